@@ -1,0 +1,94 @@
+/* sluice/pipeline.h - building and running a pipeline on one node.
+ *
+ * A pipeline is a source, then transforms, then optionally a sink, joined by
+ * bounded queues, run on OpenMP tasks that never block (see docs/architecture.md).
+ * Build it from a job file (sl_pipeline_from_job) or stage by stage
+ * (sl_pipeline_create + sl_pipeline_add, as tests do with in-process stages). */
+#ifndef SLUICE_PIPELINE_H
+#define SLUICE_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sluice/error.h>
+#include <sluice/job.h>
+#include <sluice/param.h>
+#include <sluice/plugin.h>
+#include <sluice/stage.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sl_pipeline sl_pipeline;
+
+typedef struct sl_pipeline_opts {
+    int threads;             /* 0: OpenMP's default */
+    const char *output;      /* the file the sink makes; NULL without a sink */
+    bool force;              /* replace an existing output file */
+    const char *job_name;    /* for metadata; may be NULL */
+    const char *job_text;    /* the job's YAML text, recorded by sinks; may be NULL */
+} sl_pipeline_opts;
+
+typedef struct sl_stage_opts {
+    int concurrency;   /* 0: threads for parallel stages, 1 otherwise */
+    int queue;         /* 0: default capacity of the input queue */
+    int mode;          /* 0: the stage's default */
+} sl_stage_opts;
+
+/* Per-stage figures after a run. */
+typedef struct sl_stage_stats {
+    const char *name;
+    uint64_t batches;   /* batches that went through */
+    uint64_t rows;
+    double busy_s;      /* summed time inside the stage's callbacks */
+    int concurrency;    /* as resolved */
+    int queue;          /* capacity of its input queue (0 for the source) */
+    sl_stage_mode mode;
+} sl_stage_stats;
+
+/* Checks the output path at once (directory exists and is writable; an
+ * existing file needs force). Owned by caller: *out. */
+sl_status sl_pipeline_create(sl_pipeline **out, const sl_pipeline_opts *opts, sl_error *err);
+
+/* Appends a stage. Borrows: d (must outlive p). Takes ownership: params (also
+ * on failure). Creates the stage's instances. Structure errors (a source that
+ * is not first, anything after a sink, a bad mode) name the stage. */
+sl_status sl_pipeline_add(sl_pipeline *p, const sl_stage_desc *d, const char *name,
+                          sl_params *params, const sl_stage_opts *so, sl_error *err);
+
+/* Builds the pipeline a job describes: finds each plugin, checks every
+ * parameter against its table (errors carry file:line:col), checks the
+ * structure. threads and output from opts win over the job's. */
+sl_status sl_pipeline_from_job(sl_pipeline **out, const sl_job *job, sl_registry *reg,
+                               const sl_pipeline_opts *opts, sl_error *err);
+
+/* Runs to the end. On success the sink's file is in place under the user's
+ * name; on failure no output file is left behind and err names the stage and
+ * batch seq. Runs once. */
+sl_status sl_pipeline_run(sl_pipeline *p, sl_error *err);
+
+/* Asks a running pipeline to stop: sources stop, the run fails with
+ * SL_ECANCELED. Async-signal-safe. */
+void sl_pipeline_request_stop(sl_pipeline *p);
+
+size_t sl_pipeline_nstages(const sl_pipeline *p);
+void sl_pipeline_stage_stats(const sl_pipeline *p, size_t i, sl_stage_stats *out);
+int sl_pipeline_threads(const sl_pipeline *p);
+double sl_pipeline_wall(const sl_pipeline *p);       /* seconds of the last run */
+uint64_t sl_pipeline_batches(const sl_pipeline *p);  /* batches the source made */
+uint64_t sl_pipeline_rows(const sl_pipeline *p);
+/* The most batches alive at once during the run, and the bound the queue
+ * capacities and concurrencies allow (the executor guarantees peak <= bound). */
+size_t sl_pipeline_peak_batches(const sl_pipeline *p);
+size_t sl_pipeline_batch_bound(const sl_pipeline *p);
+/* The run's results and metadata (as the stages saw them); borrowed. */
+const sl_ctx *sl_pipeline_ctx(const sl_pipeline *p);
+
+void sl_pipeline_destroy(sl_pipeline **p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
