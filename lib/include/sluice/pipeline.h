@@ -29,6 +29,7 @@ typedef struct sl_pipeline_opts {
     bool force;              /* replace an existing output file */
     const char *job_name;    /* for metadata; may be NULL */
     const char *job_text;    /* the job's YAML text, recorded by sinks; may be NULL */
+    bool validate_only;      /* build and check, never touch the output path */
 } sl_pipeline_opts;
 
 typedef struct sl_stage_opts {
