@@ -51,6 +51,9 @@ typedef enum { SL_MODE_PARALLEL = 1, SL_MODE_SERIAL, SL_MODE_ORDERED } sl_stage_
 /* The stage keeps one instance whatever the job asks (a file handle, say);
  * the job may still choose serial or ordered. */
 #define SL_STAGE_SINGLE_INSTANCE 0x1u
+/* The stage writes the run's output file (sl_ctx_output_path): a run needs an
+ * output path, and the file is published only when the run succeeds. */
+#define SL_STAGE_WRITES_FILE 0x2u
 
 /* What a source knows up front. rows is SL_ROWS_UNKNOWN when it cannot say. */
 #define SL_ROWS_UNKNOWN UINT64_MAX

@@ -1,0 +1,146 @@
+/* lib/pipeline/ctx.c - what a stage may ask of the run: names, sizes, the stop
+ * flag, run metadata for sinks and the named results stages publish.
+ *
+ * Metadata is written before the run starts and once more (the wall time)
+ * before finish() callbacks; results are added only from finish(), which runs
+ * single-threaded. Neither needs a lock. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline/pipeline_impl.h"
+
+double sl__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *sl_ctx_stage_name(const sl_ctx *c) { return c->p->stages[c->stage].name; }
+const char *sl_ctx_job_name(const sl_ctx *c) { return c->p->job_name; }
+const char *sl_ctx_output_path(const sl_ctx *c) { return c->p->output_tmp; }
+int sl_ctx_threads(const sl_ctx *c) { return c->p->threads; }
+int sl_ctx_rank(const sl_ctx *c) { return 0; }
+int sl_ctx_nranks(const sl_ctx *c) { return 1; }
+double sl_ctx_elapsed(const sl_ctx *c) { return c->p->t0 > 0 ? sl__now() - c->p->t0 : 0.0; }
+uint64_t sl_ctx_total_batches(const sl_ctx *c) { return c->p->total_batches; }
+uint64_t sl_ctx_total_rows(const sl_ctx *c) { return c->p->total_rows; }
+
+bool sl_ctx_should_stop(const sl_ctx *c)
+{
+    /* Relaxed: a late answer only delays the stop by one piece of work. */
+    return atomic_load_explicit(&c->p->failed, memory_order_relaxed) ||
+           atomic_load_explicit(&c->p->stop, memory_order_relaxed);
+}
+
+size_t sl_ctx_meta_count(const sl_ctx *c) { return c->p->nmeta; }
+
+void sl_ctx_meta_get(const sl_ctx *c, size_t i, const char **key, const char **value)
+{
+    *key = i < c->p->nmeta ? c->p->meta[i].key : NULL;
+    *value = i < c->p->nmeta ? c->p->meta[i].value : NULL;
+}
+
+sl_status sl__pipeline_meta_set(struct sl_pipeline *p, const char *key, const char *value,
+                                sl_error *err)
+{
+    for (size_t i = 0; i < p->nmeta; i++) {
+        if (strcmp(p->meta[i].key, key) == 0) {
+            char *v = strdup(value);
+            SL_CHECK(v, SL_ENOMEM, "out of memory storing run metadata '%s'", key);
+            free(p->meta[i].value);
+            p->meta[i].value = v;
+            return SL_OK;
+        }
+    }
+    if (p->nmeta == p->cap_meta) {
+        size_t cap = p->cap_meta ? 2 * p->cap_meta : 16;
+        pl_kv *m = realloc(p->meta, cap * sizeof *m);
+        SL_CHECK(m, SL_ENOMEM, "out of memory storing run metadata '%s'", key);
+        p->meta = m;
+        p->cap_meta = cap;
+    }
+    char *k = strdup(key), *v = strdup(value);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return SL_FAIL(SL_ENOMEM, "out of memory storing run metadata '%s'", key);
+    }
+    p->meta[p->nmeta++] = (pl_kv){k, v};
+    return SL_OK;
+}
+
+void sl__pipeline_meta_free(struct sl_pipeline *p)
+{
+    for (size_t i = 0; i < p->nmeta; i++) {
+        free(p->meta[i].key);
+        free(p->meta[i].value);
+    }
+    free(p->meta);
+    p->meta = NULL;
+    p->nmeta = p->cap_meta = 0;
+    for (size_t i = 0; i < p->nresults; i++)
+        free(p->results[i].key);
+    free(p->results);
+    p->results = NULL;
+    p->nresults = p->cap_results = 0;
+}
+
+static sl_status result_slot(struct sl_pipeline *p, const char *key, sl_type type, pl_result **out,
+                             sl_error *err)
+{
+    for (size_t i = 0; i < p->nresults; i++) {
+        if (strcmp(p->results[i].key, key) == 0) {
+            SL_CHECK(p->results[i].type == type, SL_EINVAL,
+                     "result '%s' was published as %s and now as %s", key,
+                     sl_type_name(p->results[i].type), sl_type_name(type));
+            *out = &p->results[i];
+            return SL_OK;
+        }
+    }
+    if (p->nresults == p->cap_results) {
+        size_t cap = p->cap_results ? 2 * p->cap_results : 8;
+        pl_result *r = realloc(p->results, cap * sizeof *r);
+        SL_CHECK(r, SL_ENOMEM, "out of memory storing result '%s'", key);
+        p->results = r;
+        p->cap_results = cap;
+    }
+    char *k = strdup(key);
+    SL_CHECK(k, SL_ENOMEM, "out of memory storing result '%s'", key);
+    p->results[p->nresults] = (pl_result){.key = k, .type = type};
+    *out = &p->results[p->nresults++];
+    return SL_OK;
+}
+
+sl_status sl_ctx_result_add_u64(sl_ctx *c, const char *key, uint64_t v, sl_error *err)
+{
+    pl_result *r;
+    SL_TRY(result_slot(c->p, key, SL_TYPE_U64, &r, err));
+    r->u += v;
+    return SL_OK;
+}
+
+sl_status sl_ctx_result_add_f64(sl_ctx *c, const char *key, double v, sl_error *err)
+{
+    pl_result *r;
+    SL_TRY(result_slot(c->p, key, SL_TYPE_F64, &r, err));
+    r->f += v;
+    return SL_OK;
+}
+
+size_t sl_ctx_result_count(const sl_ctx *c) { return c->p->nresults; }
+
+void sl_ctx_result_get(const sl_ctx *c, size_t i, const char **key, sl_type *type, uint64_t *u,
+                       double *f)
+{
+    const pl_result *r = &c->p->results[i];
+    if (key)
+        *key = r->key;
+    if (type)
+        *type = r->type;
+    if (u)
+        *u = r->u;
+    if (f)
+        *f = r->f;
+}

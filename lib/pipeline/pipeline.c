@@ -1,0 +1,234 @@
+/* lib/pipeline/pipeline.c - building a pipeline stage by stage, its figures,
+ * and tearing it down.
+ *
+ * sl_pipeline_add resolves each stage's mode, concurrency and queue capacity
+ * and creates its instances at once, so every configuration error surfaces
+ * before the run. The run itself is in executor.c. */
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/pipeline_impl.h"
+
+#define PL_MAX_CONCURRENCY 4096
+#define PL_MAX_QUEUE (1 << 20)
+
+sl_status sl_pipeline_create(sl_pipeline **out, const sl_pipeline_opts *opts, sl_error *err)
+{
+    *out = NULL;
+    SL_CHECK(opts, SL_EINVAL, "pipeline options missing");
+    SL_CHECK(opts->threads >= 0 && opts->threads <= PL_MAX_CONCURRENCY, SL_EINVAL,
+             "thread count %d is outside 1 .. %d", opts->threads, PL_MAX_CONCURRENCY);
+    sl_pipeline *p = calloc(1, sizeof *p);
+    SL_CHECK(p, SL_ENOMEM, "out of memory");
+    p->threads = opts->threads > 0 ? opts->threads : omp_get_max_threads();
+    p->force = opts->force;
+    p->validate_only = opts->validate_only;
+    p->job_name = strdup(opts->job_name ? opts->job_name : "pipeline");
+    p->job_text = strdup(opts->job_text ? opts->job_text : "");
+    sl_status s = (p->job_name && p->job_text) ? SL_OK : SL_FAIL(SL_ENOMEM, "out of memory");
+    if (s == SL_OK && opts->output && !opts->validate_only)
+        s = sl__output_prepare(p, opts->output, opts->force, err);
+    else if (s == SL_OK && opts->output)
+        p->output = strdup(opts->output);
+    if (s != SL_OK) {
+        sl_pipeline_destroy(&p);
+        return sl_error_push(err, s, __FILE__, __LINE__, __func__);
+    }
+    *out = p;
+    return SL_OK;
+}
+
+static sl_status check_place(const sl_pipeline *p, const sl_stage_desc *d, const char *name,
+                             sl_error *err)
+{
+    for (size_t i = 0; i < p->nstages; i++)
+        SL_CHECK(strcmp(p->stages[i].name, name) != 0, SL_EINVAL,
+                 "stage name '%s' is used twice", name);
+    if (p->nstages == 0)
+        SL_CHECK(d->kind == SL_KIND_SOURCE, SL_EINVAL,
+                 "stage '%s' (%s) is not a source: a pipeline starts with a source", name,
+                 d->name);
+    else {
+        const pl_stage *last = &p->stages[p->nstages - 1];
+        SL_CHECK(d->kind != SL_KIND_SOURCE, SL_EINVAL,
+                 "stage '%s' (%s) is a source but is not first: a source starts the pipeline",
+                 name, d->name);
+        SL_CHECK(last->desc->kind != SL_KIND_SINK, SL_EINVAL,
+                 "stage '%s' comes after the sink '%s': a sink must be the last stage", name,
+                 last->name);
+    }
+    return SL_OK;
+}
+
+static sl_status resolve(sl_pipeline *p, pl_stage *st, const sl_stage_opts *so, sl_error *err)
+{
+    int mode = so && so->mode ? so->mode : (int)st->desc->mode;
+    SL_CHECK(mode >= SL_MODE_PARALLEL && mode <= SL_MODE_ORDERED, SL_EINVAL,
+             "stage '%s': mode %d is not parallel, serial or ordered", st->name, mode);
+    st->mode = (sl_stage_mode)mode;
+    bool single = (st->desc->flags & SL_STAGE_SINGLE_INSTANCE) || st->mode != SL_MODE_PARALLEL;
+    int conc = so ? so->concurrency : 0;
+    SL_CHECK(conc >= 0 && conc <= PL_MAX_CONCURRENCY, SL_EINVAL,
+             "stage '%s': concurrency %d is outside 1 .. %d", st->name, conc, PL_MAX_CONCURRENCY);
+    if (single && conc > 1)
+        return SL_FAIL(SL_EINVAL, "stage '%s': concurrency %d needs mode parallel%s", st->name,
+                       conc,
+                       (st->desc->flags & SL_STAGE_SINGLE_INSTANCE)
+                           ? " and a stage that allows several instances"
+                           : "");
+    st->conc = conc ? conc : (single ? 1 : p->threads);
+    int q = so ? so->queue : 0;
+    SL_CHECK(q >= 0 && q <= PL_MAX_QUEUE, SL_EINVAL, "stage '%s': queue %d is outside 1 .. %d",
+             st->name, q, PL_MAX_QUEUE);
+    if (st->ctx.stage == 0)
+        st->qcap = 0; /* the source has no input */
+    else
+        st->qcap = q ? q : (2 * p->threads > 2 ? 2 * p->threads : 2);
+    return SL_OK;
+}
+
+static sl_status make_instances(sl_pipeline *p, pl_stage *st, sl_error *err)
+{
+    st->inst = calloc((size_t)st->conc, sizeof *st->inst);
+    SL_CHECK(st->inst, SL_ENOMEM, "out of memory");
+    SL_TRY(sl_queue_create(&st->free_inst, (size_t)st->conc, err));
+    for (int i = 0; i < st->conc; i++) {
+        sl_status s = st->desc->create(&st->inst[i], st->params, &st->ctx, err);
+        if (s != SL_OK) {
+            sl_error_prefix(err, "stage '%s'", st->name);
+            return sl_error_push(err, s, __FILE__, __LINE__, __func__);
+        }
+        st->ninst_created++;
+        sl_queue_try_push_mpmc(st->free_inst, (void *)(uintptr_t)i);
+    }
+    if (st->qcap == 0)
+        return SL_OK;
+    if (st->mode == SL_MODE_ORDERED) {
+        st->ring = calloc((size_t)st->qcap, sizeof *st->ring);
+        SL_CHECK(st->ring, SL_ENOMEM, "out of memory");
+        return SL_OK;
+    }
+    return sl_queue_create(&st->inq, (size_t)st->qcap, err);
+}
+
+static sl_status source_plan(sl_pipeline *p, pl_stage *st, sl_error *err)
+{
+    sl_source_plan plan = {0, SL_ROWS_UNKNOWN};
+    sl_status s = st->desc->plan(st->inst[0], &plan, err);
+    if (s != SL_OK) {
+        sl_error_prefix(err, "stage '%s'", st->name);
+        return sl_error_push(err, s, __FILE__, __LINE__, __func__);
+    }
+    p->total_batches = plan.batches;
+    p->total_rows = plan.rows;
+    return SL_OK;
+}
+
+sl_status sl_pipeline_add(sl_pipeline *p, const sl_stage_desc *d, const char *name,
+                          sl_params *params, const sl_stage_opts *so, sl_error *err)
+{
+    if (!name)
+        name = d->name;
+    sl_status s = check_place(p, d, name, err);
+    if (s == SL_OK && p->nstages == p->cap_stages) {
+        size_t cap = p->cap_stages ? 2 * p->cap_stages : 8;
+        pl_stage *ns = realloc(p->stages, cap * sizeof *ns);
+        if (!ns)
+            s = SL_FAIL(SL_ENOMEM, "out of memory");
+        else {
+            p->stages = ns;
+            p->cap_stages = cap;
+        }
+    }
+    if (s != SL_OK) {
+        sl_params_destroy(&params);
+        return sl_error_push(err, s, __FILE__, __LINE__, __func__);
+    }
+    pl_stage *st = &p->stages[p->nstages];
+    memset(st, 0, sizeof *st);
+    st->desc = d;
+    st->params = params;
+    st->name = strdup(name);
+    st->ctx.p = p;
+    st->ctx.stage = (int)p->nstages;
+    p->nstages++; /* from here on sl_pipeline_destroy cleans the stage up */
+    SL_CHECK(st->name, SL_ENOMEM, "out of memory");
+    SL_TRY(resolve(p, st, so, err));
+    SL_TRY(make_instances(p, st, err));
+    p->batch_bound += (size_t)st->conc + (size_t)st->qcap;
+    if (d->kind == SL_KIND_SOURCE)
+        SL_TRY(source_plan(p, st, err));
+    return SL_OK;
+}
+
+void sl_pipeline_request_stop(sl_pipeline *p)
+{
+    /* Lock-free atomic store: async-signal-safe. */
+    atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
+}
+
+size_t sl_pipeline_nstages(const sl_pipeline *p) { return p->nstages; }
+int sl_pipeline_threads(const sl_pipeline *p) { return p->threads; }
+double sl_pipeline_wall(const sl_pipeline *p) { return p->wall; }
+size_t sl_pipeline_peak_batches(const sl_pipeline *p) { return p->peak_batches; }
+size_t sl_pipeline_batch_bound(const sl_pipeline *p) { return p->batch_bound; }
+const sl_ctx *sl_pipeline_ctx(const sl_pipeline *p) { return &p->stages[0].ctx; }
+
+uint64_t sl_pipeline_batches(const sl_pipeline *p)
+{
+    return p->nstages ? atomic_load(&p->stages[0].completed) : 0;
+}
+
+uint64_t sl_pipeline_rows(const sl_pipeline *p)
+{
+    return p->nstages ? atomic_load(&p->stages[0].rows) : 0;
+}
+
+void sl_pipeline_stage_stats(const sl_pipeline *p, size_t i, sl_stage_stats *out)
+{
+    const pl_stage *st = &p->stages[i];
+    out->name = st->name;
+    out->batches = atomic_load(&st->completed);
+    out->rows = atomic_load(&st->rows);
+    out->busy_s = 1e-9 * (double)atomic_load(&st->busy_ns);
+    out->concurrency = st->conc;
+    out->queue = st->qcap;
+    out->mode = st->mode;
+}
+
+static void stage_free(pl_stage *st)
+{
+    if (st->desc && st->desc->destroy)
+        for (int i = 0; i < st->ninst_created; i++)
+            st->desc->destroy(st->inst[i]);
+    st->ninst_created = 0;
+    free(st->inst);
+    sl_queue_destroy(&st->free_inst);
+    sl_queue_destroy(&st->inq);
+    free(st->ring);
+    sl_params_destroy(&st->params);
+    free(st->name);
+}
+
+void sl_pipeline_destroy(sl_pipeline **pp)
+{
+    if (!pp || !*pp)
+        return;
+    sl_pipeline *p = *pp;
+    for (size_t i = 0; i < p->nstages; i++)
+        stage_free(&p->stages[i]);
+    free(p->stages);
+    if (p->output && !p->ran && !p->validate_only)
+        sl__output_discard(p);
+    sl_batch_pool_destroy(&p->pool);
+    sl__pipeline_meta_free(p);
+    free(p->output);
+    free(p->output_tmp);
+    free(p->job_name);
+    free(p->job_text);
+    free(p);
+    *pp = NULL;
+}

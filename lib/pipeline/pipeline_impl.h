@@ -1,0 +1,117 @@
+/* lib/pipeline/pipeline_impl.h - the pipeline's private state, shared by the
+ * builder (pipeline.c, build.c), the run context (ctx.c), the output file
+ * handling (output.c) and the executor (executor.c).
+ *
+ * Concurrency contract: everything here is written single-threaded while the
+ * pipeline is built; during a run only the fields marked "atomic" change,
+ * plus the rings and queues, which are lock-free. Counters that many threads
+ * bump sit on cache lines of their own so stages do not slow each other. */
+#ifndef SLUICE_PIPELINE_IMPL_H
+#define SLUICE_PIPELINE_IMPL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <sluice/batch.h>
+#include <sluice/pipeline.h>
+#include <sluice/queue.h>
+#include <sluice/stage.h>
+
+#define PL_CACHELINE 64
+
+struct sl_ctx {
+    struct sl_pipeline *p;
+    int stage; /* index of the stage this context belongs to */
+};
+
+typedef struct pl_stage {
+    const sl_stage_desc *desc; /* borrowed from the registry or the caller */
+    char *name;
+    sl_params *params;         /* owned */
+    sl_stage_mode mode;
+    int conc;                  /* instances, = the most batches in the stage at once */
+    int qcap;                  /* input capacity (0 for the source) */
+    void **inst;               /* conc instance states */
+    int ninst_created;         /* how many create() calls succeeded */
+    bool finished;
+    sl_queue *free_inst;       /* indices of idle instances: the concurrency limit */
+    sl_queue *inq;             /* FIFO input (parallel/serial stages after the first) */
+    _Atomic(sl_batch *) *ring; /* ordered input, indexed by lidx % qcap */
+    struct sl_ctx ctx;
+
+    /* Credits of the input queue: free slots not yet promised to an upstream
+     * task. atomic. */
+    _Alignas(PL_CACHELINE) atomic_long credits;
+    /* Ordered stages: the lidx they take next. atomic. */
+    _Alignas(PL_CACHELINE) atomic_uint_fast64_t next;
+    /* Requests to look at this stage again; the thread that takes it from 0
+     * is the stage's only firer until it brings it back to 0. atomic. */
+    _Alignas(PL_CACHELINE) atomic_uint_fast64_t poke;
+    /* Figures, bumped once per batch. atomic. */
+    _Alignas(PL_CACHELINE) atomic_uint_fast64_t completed;
+    atomic_uint_fast64_t rows;
+    atomic_uint_fast64_t busy_ns;
+} pl_stage;
+
+typedef struct pl_kv {
+    char *key;
+    char *value;
+} pl_kv;
+
+typedef struct pl_result {
+    char *key;
+    sl_type type;
+    uint64_t u;
+    double f;
+} pl_result;
+
+struct sl_pipeline {
+    int threads;
+    bool force;
+    bool validate_only;
+    bool ran;
+    char *output;      /* the user's path, or NULL */
+    char *output_tmp;  /* where the sink writes until the run succeeds */
+    char *job_name;
+    char *job_text;
+
+    pl_stage *stages;
+    size_t nstages, cap_stages;
+
+    /* The source's plan and how this rank walks it: local ordinal lidx maps
+     * to seq = seq_first + lidx. */
+    uint64_t total_batches, total_rows;
+    uint64_t seq_first;
+    _Alignas(PL_CACHELINE) atomic_uint_fast64_t next_lidx; /* atomic */
+
+    _Alignas(PL_CACHELINE) atomic_int failed;  /* atomic: 1 once a batch failed */
+    atomic_int stop;                           /* atomic: a stop was requested */
+    sl_error run_err;                          /* written once, by the first failure */
+
+    sl_batch_pool *pool;
+    size_t batch_bound;
+    size_t peak_batches;
+    double t0, wall;
+
+    pl_kv *meta;
+    size_t nmeta, cap_meta;
+    pl_result *results;
+    size_t nresults, cap_results;
+};
+
+/* ctx.c */
+sl_status sl__pipeline_meta_set(struct sl_pipeline *p, const char *key, const char *value,
+                                sl_error *err);
+void sl__pipeline_meta_free(struct sl_pipeline *p);
+double sl__now(void);
+
+/* output.c */
+sl_status sl__output_prepare(struct sl_pipeline *p, const char *path, bool force,
+                             sl_error *err);
+sl_status sl__output_commit(struct sl_pipeline *p, sl_error *err);
+void sl__output_discard(struct sl_pipeline *p);
+
+/* executor.c */
+sl_status sl__executor_run(struct sl_pipeline *p, sl_error *err);
+
+#endif
