@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs what sluice needs to build, test and run, from Debian's packages.
+# Idempotent: installs only what is missing. Needs root (or sudo).
+set -eu
+
+PACKAGES="gcc g++ make cmake pkg-config
+libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
+libyaml-dev libgmp-dev libprimesieve-dev primesieve libopenblas-dev
+libcriterion-dev"
+
+# Extra packages for a purpose: "$0 sanitizers" adds clang and LLVM's OpenMP
+# runtime (ThreadSanitizer understands it, GCC's libgomp it does not).
+case "${1:-}" in
+  sanitizers) PACKAGES="$PACKAGES clang libomp-dev libclang-rt-14-dev" ;;
+esac
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

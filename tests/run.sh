@@ -1,0 +1,46 @@
+#!/bin/sh
+# The whole test suite, as CI runs it (.ci/run calls exactly this):
+#   1. installs what is missing (apps/install-deps.sh, with the sanitizer tools);
+#   2. builds with warnings as errors and runs every CTest entry (unit tests,
+#      end-to-end job runs that read the HDF5 output back);
+#   3. builds the unit tests with AddressSanitizer + UndefinedBehaviorSanitizer
+#      and runs them;
+#   4. builds the queue and executor tests with ThreadSanitizer (clang and
+#      LLVM's OpenMP runtime) and runs them.
+# Build trees go under build/ (test, asan, tsan). Exit status: 0 only if all passed.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+sh "$top/apps/install-deps.sh" sanitizers
+
+# Open MPI refuses root without these; CI runs as root.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+
+fail=0
+step() { printf '\n== %s\n' "$*"; }
+
+step "build (warnings are errors)"
+cmake -S "$top" -B "$top/build/test" -DCMAKE_BUILD_TYPE=Release -DSLUICE_WERROR=ON >/dev/null
+cmake --build "$top/build/test" -j "$jobs"
+
+step "ASan + UBSan unit tests"
+cmake -S "$top" -B "$top/build/asan" -DCMAKE_BUILD_TYPE=Debug -DSLUICE_WERROR=ON \
+  -DSLUICE_SANITIZE=address,undefined -DSLUICE_BENCH=OFF >/dev/null
+cmake --build "$top/build/asan" -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --test-dir "$top/build/asan" -L unit --output-on-failure -j 1 || fail=1
+
+step "ThreadSanitizer: queue and executor"
+llvm=/usr/lib/llvm-14/lib
+cmake -S "$top" -B "$top/build/tsan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+  -DCMAKE_CXX_COMPILER=clang++ -DSLUICE_SANITIZE=thread -DSLUICE_BENCH=OFF \
+  -DCMAKE_EXE_LINKER_FLAGS="-L$llvm -Wl,-rpath,$llvm" \
+  -DCMAKE_SHARED_LINKER_FLAGS="-L$llvm -Wl,-rpath,$llvm" >/dev/null
+cmake --build "$top/build/tsan" -j "$jobs" --target stress_queue stress_executor
+TSAN_OPTIONS="ignore_noninstrumented_modules=1 halt_on_error=1" \
+  ctest --test-dir "$top/build/tsan" -L stress --output-on-failure -j 1 || fail=1
+
+step "all tests (release build)"
+ctest --test-dir "$top/build/test" --output-on-failure -j 2 || fail=1
+exit $fail
