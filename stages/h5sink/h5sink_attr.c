@@ -1,0 +1,93 @@
+/* stages/h5sink/h5sink_attr.c - root attributes and HDF5 errors as one line.
+ *
+ * Attributes record the run (metadata as variable-length UTF-8 strings, so a
+ * whole job file fits) and its results (u64 or f64 scalars), on the root
+ * group where `h5dump -A` shows them first.
+ *
+ * HDF5 reports a failure as a stack of frames, outermost (the API call) to
+ * innermost (what actually went wrong, e.g. "errno = 13, error message =
+ * 'Permission denied'"). Its default handler prints the whole stack to
+ * stderr; we turn that off and keep only the innermost description. The
+ * stack must be read before any other HDF5 call, since each one clears it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "h5sink_impl.h"
+
+void sl__h5w_quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+typedef struct reason_buf {
+    char text[256];
+} reason_buf;
+
+/* Walking upward, frame 0 is the innermost one: keep it, skip the rest. */
+static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data)
+{
+    reason_buf *r = data;
+    if (n == 0 && e->desc && *e->desc)
+        snprintf(r->text, sizeof r->text, "%s", e->desc);
+    else if (n == 0)
+        H5Eget_msg(e->min_num, NULL, r->text, sizeof r->text);
+    return 0;
+}
+
+sl_status sl__h5w_fail(const sl_h5w *w, const char *dset, const char *what, sl_error *err,
+                       const char *file, int line, const char *func)
+{
+    reason_buf r = {.text = ""};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, &r);
+    H5Eclear2(H5E_DEFAULT);
+    const char *why = r.text[0] ? r.text : "unknown HDF5 error";
+    if (dset)
+        return sl_error_set(err, SL_EIO, file, line, func, "%s: dataset '%s': %s: %s", w->path,
+                            dset, what, why);
+    return sl_error_set(err, SL_EIO, file, line, func, "%s: %s: %s", w->path, what, why);
+}
+
+/* Writes one scalar root attribute stored as ftype from buf (of type mtype),
+ * replacing any old one of that name. */
+static sl_status put_attr(sl_h5w *w, const char *key, hid_t ftype, hid_t mtype, const void *buf,
+                          sl_error *err)
+{
+    SL_CHECK(w->file >= 0, SL_EINVAL, "%s: attribute '%s' set with no file open", w->path, key);
+    sl__h5w_quiet();
+    if (H5Aexists(w->file, key) > 0 && H5Adelete(w->file, key) < 0)
+        return H5W_FAIL(w, NULL, "cannot replace attribute");
+    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
+    if (sp >= 0)
+        a = H5Acreate2(w->file, key, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
+    bool ok = a >= 0 && H5Awrite(a, mtype, buf) >= 0;
+    char what[128];
+    snprintf(what, sizeof what, "cannot write attribute '%s'", key);
+    sl_status s = ok ? SL_OK : H5W_FAIL(w, NULL, what);
+    H5Aclose(a);
+    H5Sclose(sp);
+    return s;
+}
+
+sl_status sl_h5w_attr_str(sl_h5w *w, const char *key, const char *value, sl_error *err)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        sl_status s = H5W_FAIL(w, NULL, "cannot make a string type");
+        H5Tclose(t);
+        return s;
+    }
+    const char *v = value ? value : "";
+    sl_status s = put_attr(w, key, t, t, &v, err);
+    H5Tclose(t);
+    return s;
+}
+
+sl_status sl_h5w_attr_u64(sl_h5w *w, const char *key, uint64_t v, sl_error *err)
+{
+    return put_attr(w, key, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v, err);
+}
+
+sl_status sl_h5w_attr_f64(sl_h5w *w, const char *key, double v, sl_error *err)
+{
+    return put_attr(w, key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v, err);
+}
