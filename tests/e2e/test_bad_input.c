@@ -150,14 +150,13 @@ Test(bad_input, existing_output_needs_force_and_stays_untouched)
 
 Test(bad_input, failing_run_leaves_no_output_and_exits_1)
 {
-    /* primesieve cannot sieve up to 2^64 - 1: the last interval fails. */
+    /* fib refuses n >= 2^32 (F(n) would not fit in memory): the batch fails. */
     char out[512], args[1024];
     snprintf(out, sizeof out, "%s/o.h5", e2e_tmpdir());
     snprintf(args, sizeof args,
-             "run jobs/primes.yaml -o %s intervals.start=18446744073709551000 "
-             "intervals.stop=18446744073709551615 intervals.width=100",
+             "run jobs/fib.yaml -o %s range.start=4294967296 range.stop=4294967306 range.batch=1",
              out);
-    expect_error(args, 1, "stage 'primes', batch", out);
+    expect_error(args, 1, "stage 'fib', batch", out);
 }
 
 Test(bad_input, bad_override_syntax)
