@@ -38,7 +38,9 @@ cmake -S "$top" -B "$top/build/tsan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER
   -DCMAKE_EXE_LINKER_FLAGS="-L$llvm -Wl,-rpath,$llvm" \
   -DCMAKE_SHARED_LINKER_FLAGS="-L$llvm -Wl,-rpath,$llvm" >/dev/null
 cmake --build "$top/build/tsan" -j "$jobs" --target stress_queue stress_executor
-TSAN_OPTIONS="ignore_noninstrumented_modules=1 halt_on_error=1" \
+# Archer (LLVM's OpenMP tool for TSan) tells TSan what OpenMP synchronises.
+OMP_TOOL_LIBRARIES="$llvm/libarcher.so" \
+TSAN_OPTIONS="ignore_noninstrumented_modules=1 halt_on_error=1 suppressions=$top/tests/stress/tsan.supp" \
   ctest --test-dir "$top/build/tsan" -L stress --output-on-failure -j 1 || fail=1
 
 step "all tests (release build)"

@@ -187,7 +187,8 @@ Test(h5sink, bytes_column_is_vlen_uint8_tagged_bytes)
     cr_assert(H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
     for (int i = 0; i < 3; i++) {
         cr_assert_eq(v[i].len, strlen(rows[i]));
-        cr_assert_eq(memcmp(v[i].p, rows[i], v[i].len), 0);
+        if (v[i].len) /* HDF5 gives NULL for an empty row; memcmp must not see it */
+            cr_assert_eq(memcmp(v[i].p, rows[i], v[i].len), 0);
     }
     H5Dvlen_reclaim(mt, s, H5P_DEFAULT, v);
     hid_t a = H5Aopen(d, "sluice_type", H5P_DEFAULT), at = H5Aget_type(a);
