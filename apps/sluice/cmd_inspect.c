@@ -90,22 +90,10 @@ static void print_stage(const sl_stage_desc *d, const char *path, bool verbose)
 
 int cmd_inspect(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"verbose", no_argument, NULL, 'v'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     bool verbose = false;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(inspect_help, stdout);
-            return CLI_OK;
-        }
-        if (c != 'v')
-            return cli_bad_option("inspect", c, argv, optind, optopt);
-        verbose = true;
-    }
+    int rc = cli_parse_verbose("inspect", inspect_help, argc, argv, &verbose);
+    if (rc >= 0)
+        return rc;
     if (optind >= argc)
         return cli_usage("inspect", "no stage name given");
     if (optind + 1 < argc)
@@ -118,7 +106,7 @@ int cmd_inspect(int argc, char **argv)
     sl_status s = sl_registry_create(&reg, &err);
     if (s == SL_OK)
         s = sl_registry_find(reg, argv[optind], &d, &path, &err);
-    int rc = s == SL_OK ? CLI_OK : cli_fail(&err, cli_build_status(s));
+    rc = s == SL_OK ? CLI_OK : cli_fail(&err, cli_build_status(s));
     if (rc == CLI_OK)
         print_stage(d, path, verbose);
     sl_registry_destroy(&reg);

@@ -55,22 +55,10 @@ static void print_stages(const sl_registry *reg, bool verbose)
 
 int cmd_stages(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"verbose", no_argument, NULL, 'v'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     bool verbose = false;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(stages_help, stdout);
-            return CLI_OK;
-        }
-        if (c != 'v')
-            return cli_bad_option("stages", c, argv, optind, optopt);
-        verbose = true;
-    }
+    int rc = cli_parse_verbose("stages", stages_help, argc, argv, &verbose);
+    if (rc >= 0)
+        return rc;
     if (optind < argc)
         return cli_usage("stages", "unexpected argument '%s'", argv[optind]);
     sl_error err;
@@ -79,7 +67,7 @@ int cmd_stages(int argc, char **argv)
     sl_status s = sl_registry_create(&reg, &err);
     if (s == SL_OK)
         s = sl_registry_scan(reg, &err);
-    int rc = s == SL_OK ? CLI_OK : cli_fail(&err, CLI_FAILED);
+    rc = s == SL_OK ? CLI_OK : cli_fail(&err, CLI_FAILED);
     if (rc == CLI_OK)
         print_stages(reg, verbose);
     sl_registry_destroy(&reg);

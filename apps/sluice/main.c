@@ -4,6 +4,7 @@
  * helpers here keep the promise every verb makes: a failure is one line on
  * stderr starting with "sluice: ", and the exit status is 0 (success),
  * 1 (the run failed) or 2 (bad input or usage). */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -151,4 +152,24 @@ const char *cli_mode_name(sl_stage_mode m)
     case SL_MODE_ORDERED: return "ordered";
     }
     return "?";
+}
+
+int cli_parse_verbose(const char *verb, const char *help, int argc, char **argv, bool *verbose)
+{
+    static const struct option longopts[] = {{"verbose", no_argument, NULL, 'v'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(help, stdout);
+            return CLI_OK;
+        }
+        if (c != 'v')
+            return cli_bad_option(verb, c, argv, optind, optopt);
+        *verbose = true;
+    }
+    return -1;
 }
