@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh [--check] [--quick] [--runs N]
+#
+# Measures sluice against its references side by side in one run and prints
+# one table (what, sluice, reference, ratio, target, PASS/MISS). Every pair of
+# measurements is taken back to back (A then B, then B then A on the next run,
+# and so on), so both sides see the same machine load; the ratio is the median
+# of the per-pair ratios. Never compare these figures with an older table.
+#
+# Rows:
+#   primes   `sluice run jobs/primes.yaml -t T` vs `primesieve 1e10 -tT -c1 -c2 -q`,
+#            wall time of each whole command; ratio = reference s / sluice s.
+#   matmul   `sluice run jobs/matmul.yaml -t 2` (matgen generates the inputs inside
+#            the pipeline, and that time counts) in GFLOP/s = 2 n^3 count / wall
+#            of the whole command, vs bench_dgemm (same matrices generated
+#            beforehand, untimed; a cblas_dgemm loop on 2 OpenBLAS threads).
+#   overhead bench_overhead: empty in-process stages, ns per batch per stage
+#            (informational, no target).
+#
+# --check  exit 1 when a row misses its target (otherwise exit 0 whatever the figures)
+# --quick  tiny sizes and one run: only proves the script works (CTest bench.smoke)
+# --runs N runs per side (default 5)
+#
+# Environment: SLUICE_BUILD_DIR (default <repo>/build/bench) is configured and
+# built with -j2 unless SLUICE_BENCH_NO_BUILD=1. BENCH_MATMUL_N, BENCH_MATMUL_COUNT
+# and BENCH_OVERHEAD_BATCHES override the default sizes.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CHECK=0
+QUICK=0
+RUNS=5
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --check) CHECK=1 ;;
+    --quick) QUICK=1 ;;
+    --runs)
+        [ $# -ge 2 ] || { echo "run.sh: --runs needs a number" >&2; exit 2; }
+        RUNS=$2
+        shift
+        ;;
+    --runs=*) RUNS=${1#--runs=} ;;
+    -h | --help)
+        sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+        exit 0
+        ;;
+    *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+case "$RUNS" in '' | *[!0-9]* | 0) echo "run.sh: --runs wants a positive integer" >&2; exit 2 ;; esac
+
+if [ "$QUICK" = 1 ]; then
+    RUNS=1
+    PRIMES_STOP=1e8 PRIMES_WIDTH=1e7
+    MM_N=${BENCH_MATMUL_N:-128} MM_COUNT=${BENCH_MATMUL_COUNT:-4}
+    OV_BATCHES=${BENCH_OVERHEAD_BATCHES:-2000}
+else
+    PRIMES_STOP=1e10 PRIMES_WIDTH=1e8
+    MM_N=${BENCH_MATMUL_N:-2048} MM_COUNT=${BENCH_MATMUL_COUNT:-16}
+    OV_BATCHES=${BENCH_OVERHEAD_BATCHES:-200000}
+fi
+OV_KS="1 4"
+
+B=${SLUICE_BUILD_DIR:-$ROOT/build/bench}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+# --- machine ------------------------------------------------------------------
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+echo "machine: $(nproc) cpus, ${cpu:-unknown cpu}, $(uname -sr), $(awk '{printf "%.0f GiB", $2/1048576; exit}' /proc/meminfo) RAM"
+echo "date:    $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min, before the run)"
+echo "runs:    $RUNS per side$([ "$QUICK" = 1 ] && echo ' (--quick: tiny sizes, figures meaningless)')"
+
+# --- build ----------------------------------------------------------------------
+if [ "${SLUICE_BENCH_NO_BUILD:-0}" != 1 ]; then
+    echo "build:   $B"
+    cmake -S "$ROOT" -B "$B" -DCMAKE_BUILD_TYPE=Release -DSLUICE_BENCH=ON -DSLUICE_TESTS=ON \
+        >"$TMP/cmake.log" 2>&1 || { cat "$TMP/cmake.log" >&2; exit 1; }
+    cmake --build "$B" -j2 --target sluice_cmd stage_intervals stage_primes stage_sum \
+        stage_h5sink stage_matgen stage_matmul bench_dgemm bench_overhead \
+        >"$TMP/build.log" 2>&1 || { tail -n 40 "$TMP/build.log" >&2; exit 1; }
+fi
+SLUICE=$B/bin/sluice
+DGEMM=$B/tests/bench/bench_dgemm
+OVERHEAD=$B/tests/bench/bench_overhead
+for f in "$SLUICE" "$DGEMM" "$OVERHEAD"; do
+    [ -x "$f" ] || { echo "run.sh: $f is missing (build failed, or SLUICE_BENCH=OFF?)" >&2; exit 1; }
+done
+
+# --- the reference tools --------------------------------------------------------
+if ! command -v primesieve >/dev/null 2>&1; then
+    echo "install: primesieve (Debian package)"
+    SUDO=
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q primesieve ||
+        { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q primesieve; }; } \
+        >"$TMP/apt.log" 2>&1 || { tail -n 20 "$TMP/apt.log" >&2; echo "run.sh: cannot install primesieve" >&2; exit 1; }
+fi
+echo "tools:   $("$SLUICE" --version 2>/dev/null | head -n1 || echo sluice), $(primesieve --version | head -n1)"
+echo
+
+# --- helpers ----------------------------------------------------------------------
+now() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a - b }'; }
+# stats < numbers: "median min max"
+stats() {
+    sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "nan nan nan"; exit }
+        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "%.6g %.6g %.6g\n", m, v[1], v[NR] }'
+}
+# cell MEDIAN MIN MAX FORMAT
+cell() { awk -v m="$1" -v lo="$2" -v hi="$3" -v f="$4" 'BEGIN { printf f " [" f "-" f "]", m, lo, hi }'; }
+ROWS=()
+FAILED=0
+# row WHAT SLUICE REFERENCE RATIO TARGET VERDICT
+row() { ROWS+=("$(printf '%-52s|%-26s|%-26s|%-20s|%-7s|%s' "$@")"); }
+verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t) ? "PASS" : "MISS" }'; }
+die_run() {
+    echo "run.sh: '$*' failed:" >&2
+    cat "$TMP/out" >&2
+    exit 1
+}
+# timed FILE CMD...: runs CMD (output to FILE), echoes its wall seconds.
+timed() {
+    local out=$1 t0 t1
+    shift
+    t0=$(now)
+    "$@" >"$out" 2>&1 || { cp "$out" "$TMP/out"; die_run "$@"; }
+    t1=$(now)
+    sub "$t1" "$t0"
+}
+
+# --- primes ---------------------------------------------------------------------------
+primes_row() {
+    local t=$1 r sl ref f
+    : >"$TMP/p_sl" >"$TMP/p_ref" >"$TMP/p_ratio" >"$TMP/p_wall"
+    local scmd=("$SLUICE" run "$ROOT/jobs/primes.yaml" -t "$t" -o "$TMP/primes.h5" --force
+        "intervals.stop=$PRIMES_STOP" "intervals.width=$PRIMES_WIDTH")
+    local rcmd=(primesieve "$PRIMES_STOP" "-t$t" -c1 -c2 -q)
+    for ((r = 1; r <= RUNS; r++)); do
+        if ((r % 2)); then
+            sl=$(timed "$TMP/sl.out" "${scmd[@]}")
+            ref=$(timed "$TMP/ref.out" "${rcmd[@]}")
+        else
+            ref=$(timed "$TMP/ref.out" "${rcmd[@]}")
+            sl=$(timed "$TMP/sl.out" "${scmd[@]}")
+        fi
+        # Same answers, or the timing means nothing.
+        local sc st rc rt
+        sc=$(sed -n 's/^sum_count = //p' "$TMP/sl.out")
+        st=$(sed -n 's/^sum_twins = //p' "$TMP/sl.out")
+        rc=$(sed -n 's/^Primes: //p' "$TMP/ref.out")
+        rt=$(sed -n 's/^Twin primes: //p' "$TMP/ref.out")
+        if [ -z "$sc" ] || [ "$sc" != "$rc" ] || [ "$st" != "$rt" ]; then
+            echo "run.sh: primes disagree: sluice count=$sc twins=$st, primesieve count=$rc twins=$rt" >&2
+            exit 1
+        fi
+        echo "$sl" >>"$TMP/p_sl"
+        echo "$ref" >>"$TMP/p_ref"
+        awk -v a="$ref" -v b="$sl" 'BEGIN { printf "%.6f\n", a / b }' >>"$TMP/p_ratio"
+        sed -n 's/^wall *\([0-9.]*\) s$/\1/p' "$TMP/sl.out" >>"$TMP/p_wall"
+        printf '  primes -t %s run %d: sluice %.3f s (its wall line %s s), primesieve %.3f s\n' \
+            "$t" "$r" "$sl" "$(tail -n1 "$TMP/p_wall")" "$ref"
+    done
+    read -r sm slo shi < <(stats <"$TMP/p_sl")
+    read -r rm rlo rhi < <(stats <"$TMP/p_ref")
+    read -r qm qlo qhi < <(stats <"$TMP/p_ratio")
+    read -r wm wlo whi < <(stats <"$TMP/p_wall")
+    printf '  primes -t %s: sluice wall line median %.3f s [%.3f-%.3f]\n' "$t" "$wm" "$wlo" "$whi"
+    f=$(verdict "$qm" 0.90)
+    [ "$f" = PASS ] || FAILED=1
+    row "primes <$PRIMES_STOP, $t thread(s) (s)" "$(cell "$sm" "$slo" "$shi" %.3f)" \
+        "$(cell "$rm" "$rlo" "$rhi" %.3f)" "$(cell "$qm" "$qlo" "$qhi" %.2f)" ">=0.90" "$f"
+}
+
+# --- matmul ---------------------------------------------------------------------------
+matmul_row() {
+    local r sl ref t flops f
+    : >"$TMP/m_sl" >"$TMP/m_ref" >"$TMP/m_ratio" >"$TMP/m_wall"
+    flops=$(awk -v n="$MM_N" -v c="$MM_COUNT" 'BEGIN { printf "%.0f", 2 * n * n * n * c }')
+    local scmd=("$SLUICE" run "$ROOT/jobs/matmul.yaml" -t 2 -o "$TMP/matmul.h5" --force
+        "matgen.n=$MM_N" "matgen.count=$MM_COUNT" sum.concurrency=1)
+    # sum.concurrency=1: sum's instances that saw no batch publish sum_trace as
+    # u64 0 and the run fails ("published as f64 and now as u64"); one instance
+    # avoids that and costs nothing here (one f64 per batch).
+    local rcmd=("$DGEMM" "$MM_N" "$MM_COUNT" 2 42)
+    for ((r = 1; r <= RUNS; r++)); do
+        if ((r % 2)); then
+            t=$(timed "$TMP/sl.out" "${scmd[@]}")
+            timed "$TMP/ref.out" "${rcmd[@]}" >/dev/null
+        else
+            timed "$TMP/ref.out" "${rcmd[@]}" >/dev/null
+            t=$(timed "$TMP/sl.out" "${scmd[@]}")
+        fi
+        local st rt
+        st=$(sed -n 's/^sum_trace = //p' "$TMP/sl.out")
+        rt=$(awk '{ for (i = 1; i < NF; i++) if ($i == "sum_trace") print $(i + 1) }' "$TMP/ref.out")
+        if ! awk -v a="$st" -v b="$rt" 'BEGIN { d = a - b; if (d < 0) d = -d; s = (b < 0 ? -b : b) + 1
+                                         exit !(a != "" && d <= 1e-9 * s) }'; then
+            echo "run.sh: matmul traces disagree: sluice $st, bench_dgemm $rt" >&2
+            exit 1
+        fi
+        sl=$(awk -v f="$flops" -v t="$t" 'BEGIN { printf "%.3f", f / t * 1e-9 }')
+        ref=$(awk '{ for (i = 1; i < NF; i++) if ($i == "gflops") print $(i + 1) }' "$TMP/ref.out")
+        echo "$sl" >>"$TMP/m_sl"
+        echo "$ref" >>"$TMP/m_ref"
+        awk -v a="$sl" -v b="$ref" 'BEGIN { printf "%.6f\n", a / b }' >>"$TMP/m_ratio"
+        sed -n 's/^wall *\([0-9.]*\) s$/\1/p' "$TMP/sl.out" >>"$TMP/m_wall"
+        printf '  matmul run %d: sluice %.3f s = %.1f GFLOP/s (its wall line %s s), bench_dgemm %.1f GFLOP/s\n' \
+            "$r" "$t" "$sl" "$(tail -n1 "$TMP/m_wall")" "$ref"
+    done
+    read -r sm slo shi < <(stats <"$TMP/m_sl")
+    read -r rm rlo rhi < <(stats <"$TMP/m_ref")
+    read -r qm qlo qhi < <(stats <"$TMP/m_ratio")
+    read -r wm wlo whi < <(stats <"$TMP/m_wall")
+    printf '  matmul: sluice wall line median %.3f s [%.3f-%.3f] = %.1f GFLOP/s\n' "$wm" "$wlo" "$whi" \
+        "$(awk -v f="$flops" -v t="$wm" 'BEGIN { print f / t * 1e-9 }')"
+    f=$(verdict "$qm" 0.85)
+    [ "$f" = PASS ] || FAILED=1
+    row "matmul n=$MM_N x$MM_COUNT, 2 threads (GFLOP/s)" "$(cell "$sm" "$slo" "$shi" %.1f)" \
+        "$(cell "$rm" "$rlo" "$rhi" %.1f)" "$(cell "$qm" "$qlo" "$qhi" %.2f)" ">=0.85" "$f"
+}
+
+# --- overhead -------------------------------------------------------------------------
+overhead_rows() {
+    local k mode t sm slo shi
+    for k in $OV_KS; do
+        "$OVERHEAD" -n "$OV_BATCHES" -k "$k" -r "$RUNS" -t 1,2 -m parallel,serial,ordered \
+            >"$TMP/ov.out" 2>&1 || { cp "$TMP/ov.out" "$TMP/out"; die_run "$OVERHEAD"; }
+        for t in 1 2; do
+            for mode in parallel serial ordered; do
+                read -r sm slo shi < <(awk -v m="$mode" -v t="$t" \
+                    '$4 == m && $6 == t { print $NF }' "$TMP/ov.out" | stats)
+                row "overhead $mode, $t thr, $((k + 2)) stages (ns/batch/stage)" \
+                    "$(cell "$sm" "$slo" "$shi" %.0f)" "-" "-" "-" "info"
+            done
+        done
+    done
+}
+
+echo "raw runs (whole-command wall times; sluice's own wall line in parentheses):"
+primes_row 2
+primes_row 1
+matmul_row
+overhead_rows
+echo
+printf '%-52s|%-26s|%-26s|%-20s|%-7s|%s\n' what "sluice med [min-max]" "reference med [min-max]" \
+    "ratio med [min-max]" target PASS/MISS
+printf '%s\n' "${ROWS[@]}"
+echo
+echo "primes: ratio = primesieve s / sluice s (throughput); matmul: ratio = sluice GFLOP/s / bench_dgemm GFLOP/s."
+echo "Each ratio is the median of per-run pairs measured back to back; PASS when it meets the target."
+if [ "$CHECK" = 1 ] && [ "$FAILED" = 1 ]; then
+    echo "run.sh --check: at least one row missed its target" >&2
+    exit 1
+fi
+exit 0
