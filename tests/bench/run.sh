@@ -173,7 +173,7 @@ primes_row() {
     f=$(verdict "$qm" 0.90)
     [ "$f" = PASS ] || FAILED=1
     row "primes <$PRIMES_STOP, $t thread(s) (s)" "$(cell "$sm" "$slo" "$shi" %.3f)" \
-        "$(cell "$rm" "$rlo" "$rhi" %.3f)" "$(cell "$qm" "$qlo" "$qhi" %.2f)" ">=0.90" "$f"
+        "$(cell "$rm" "$rlo" "$rhi" %.3f)" "$(cell "$qm" "$qlo" "$qhi" %.3f)" ">=0.90" "$f"
 }
 
 # --- matmul ---------------------------------------------------------------------------
@@ -221,7 +221,7 @@ matmul_row() {
     f=$(verdict "$qm" 0.85)
     [ "$f" = PASS ] || FAILED=1
     row "matmul n=$MM_N x$MM_COUNT, 2 threads (GFLOP/s)" "$(cell "$sm" "$slo" "$shi" %.1f)" \
-        "$(cell "$rm" "$rlo" "$rhi" %.1f)" "$(cell "$qm" "$qlo" "$qhi" %.2f)" ">=0.85" "$f"
+        "$(cell "$rm" "$rlo" "$rhi" %.1f)" "$(cell "$qm" "$qlo" "$qhi" %.3f)" ">=0.85" "$f"
 }
 
 # --- overhead -------------------------------------------------------------------------
