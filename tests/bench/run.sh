@@ -182,10 +182,7 @@ matmul_row() {
     : >"$TMP/m_sl" >"$TMP/m_ref" >"$TMP/m_ratio" >"$TMP/m_wall"
     flops=$(awk -v n="$MM_N" -v c="$MM_COUNT" 'BEGIN { printf "%.0f", 2 * n * n * n * c }')
     local scmd=("$SLUICE" run "$ROOT/jobs/matmul.yaml" -t 2 -o "$TMP/matmul.h5" --force
-        "matgen.n=$MM_N" "matgen.count=$MM_COUNT" sum.concurrency=1)
-    # sum.concurrency=1: sum's instances that saw no batch publish sum_trace as
-    # u64 0 and the run fails ("published as f64 and now as u64"); one instance
-    # avoids that and costs nothing here (one f64 per batch).
+        "matgen.n=$MM_N" "matgen.count=$MM_COUNT")
     local rcmd=("$DGEMM" "$MM_N" "$MM_COUNT" 2 42)
     for ((r = 1; r <= RUNS; r++)); do
         if ((r % 2)); then
