@@ -19,10 +19,14 @@ double sl__now(void)
 
 const char *sl_ctx_stage_name(const sl_ctx *c) { return c->p->stages[c->stage].name; }
 const char *sl_ctx_job_name(const sl_ctx *c) { return c->p->job_name; }
-const char *sl_ctx_output_path(const sl_ctx *c) { return c->p->output_tmp; }
+const char *sl_ctx_output_path(const sl_ctx *c)
+{
+    return c->p->sink_path ? c->p->sink_path : c->p->output_tmp;
+}
+
 int sl_ctx_threads(const sl_ctx *c) { return c->p->threads; }
-int sl_ctx_rank(const sl_ctx *c) { return 0; }
-int sl_ctx_nranks(const sl_ctx *c) { return 1; }
+int sl_ctx_rank(const sl_ctx *c) { return c->p->rank; }
+int sl_ctx_nranks(const sl_ctx *c) { return c->p->nranks > 0 ? c->p->nranks : 1; }
 double sl_ctx_elapsed(const sl_ctx *c) { return c->p->t0 > 0 ? sl__now() - c->p->t0 : 0.0; }
 uint64_t sl_ctx_total_batches(const sl_ctx *c) { return c->p->total_batches; }
 uint64_t sl_ctx_total_rows(const sl_ctx *c) { return c->p->total_rows; }

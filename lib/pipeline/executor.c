@@ -39,6 +39,7 @@ typedef struct pl_job {
     int stage; /* -1: no job */
     int inst;
     uint64_t lidx;
+    uint64_t seq; /* the source's jobs: the batch to make */
     sl_batch *b;
 } pl_job;
 
@@ -70,11 +71,32 @@ static bool take_credit(atomic_long *c)
     return false;
 }
 
-/* Source: the next lidx, unless that would overrun an ordered window. */
-static bool claim_lidx(sl_pipeline *p, uint64_t *lidx)
+/* The rank's next seq, from its feed or, without one, the plan in order. */
+static bool claim_seq(sl_pipeline *p, uint64_t l, uint64_t *seq)
+{
+    if (!p->feed) {
+        if (l >= p->total_batches) {
+            p->feed_end = true;
+            return false;
+        }
+        *seq = l;
+        return true;
+    }
+    switch (p->feed->claim(p->feed->self, seq)) {
+    case SL__FEED_HAVE: return true;
+    case SL__FEED_WAIT: return false; /* the round ends; the run loop waits */
+    case SL__FEED_END: break;
+    }
+    p->feed_end = true;
+    return false;
+}
+
+/* Source: the next lidx and its seq, unless that would overrun an ordered
+ * window (checked first: a claimed seq cannot be given back). */
+static bool claim_lidx(sl_pipeline *p, uint64_t *lidx, uint64_t *seq)
 {
     uint64_t l = atomic_load_explicit(&p->next_lidx, memory_order_relaxed);
-    if (l >= p->total_batches)
+    if (p->feed_end)
         return false;
     for (size_t k = 1; k < p->nstages; k++) {
         pl_stage *o = &p->stages[k];
@@ -84,6 +106,8 @@ static bool claim_lidx(sl_pipeline *p, uint64_t *lidx)
             l >= atomic_load_explicit(&o->next, memory_order_acquire) + (uint64_t)o->qcap)
             return false;
     }
+    if (!claim_seq(p, l, seq))
+        return false;
     atomic_store_explicit(&p->next_lidx, l + 1, memory_order_relaxed); /* one firer */
     *lidx = l;
     return true;
@@ -124,7 +148,7 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped)
     j->inst = (int)(uintptr_t)slot;
     j->b = NULL;
     if (i == 0) {
-        if (claim_lidx(p, &j->lidx))
+        if (claim_lidx(p, &j->lidx, &j->seq))
             return true;
     } else if (st->mode == SL_MODE_ORDERED) {
         if (take_ordered(st, &j->b))
@@ -184,7 +208,7 @@ static void poke(sl_pipeline *p, size_t i, pl_job *keep)
     }
 }
 
-static void fail(sl_pipeline *p, const pl_stage *st, const sl_batch *b, uint64_t lidx,
+static void fail(sl_pipeline *p, const pl_stage *st, const sl_batch *b, uint64_t seq_if_no_b,
                  sl_status s, sl_error *err)
 {
     int expect = 0;
@@ -192,7 +216,7 @@ static void fail(sl_pipeline *p, const pl_stage *st, const sl_batch *b, uint64_t
         return; /* the first failure is the one reported */
     if (err->code == SL_OK)
         sl_error_set(err, s, __FILE__, __LINE__, __func__, "%s", sl_status_str(s));
-    uint64_t seq = b ? sl_batch_seq(b) : p->seq_first + lidx;
+    uint64_t seq = b ? sl_batch_seq(b) : seq_if_no_b;
     sl_error_prefix(err, "stage '%s', batch %llu", st->name, (unsigned long long)seq);
     sl_error_copy(&p->run_err, err);
 }
@@ -203,9 +227,8 @@ static sl_status call_stage(sl_pipeline *p, pl_stage *st, pl_job *j, sl_error *e
     if (j->stage != 0)
         return st->desc->process(state, j->b, &st->ctx, err);
     SL_TRY(sl_batch_pool_get(p->pool, &j->b, err));
-    uint64_t seq = p->seq_first + j->lidx;
-    sl_batch_set_seq(j->b, seq, j->lidx);
-    return st->desc->produce(state, seq, j->b, &st->ctx, err);
+    sl_batch_set_seq(j->b, j->seq, j->lidx);
+    return st->desc->produce(state, j->seq, j->b, &st->ctx, err);
 }
 
 static void push_down(sl_pipeline *p, size_t i, sl_batch *b)
@@ -224,6 +247,33 @@ static void push_down(sl_pipeline *p, size_t i, sl_batch *b)
     (void)ok;
 }
 
+static void record_rows(sl_pipeline *p, const sl_batch *b)
+{
+    uint64_t lo = sl_batch_row0(b), hi = lo + sl_batch_nrows(b);
+    pthread_mutex_lock(&p->rows_lock);
+    if (p->nrows_done && p->rows_done[p->nrows_done - 1].hi == lo)
+        p->rows_done[p->nrows_done - 1].hi = hi; /* in order: the usual case */
+    else {
+        if (p->nrows_done == p->cap_rows_done) {
+            size_t cap = p->cap_rows_done ? 2 * p->cap_rows_done : 64;
+            sl__row_range *r = realloc(p->rows_done, cap * sizeof *r);
+            if (!r) {
+                pthread_mutex_unlock(&p->rows_lock);
+                sl_error err;
+                sl_error_clear(&err);
+                sl_error_set(&err, SL_ENOMEM, __FILE__, __LINE__, __func__,
+                             "out of memory recording the rows written");
+                fail(p, &p->stages[p->nstages - 1], b, 0, SL_ENOMEM, &err);
+                return;
+            }
+            p->rows_done = r;
+            p->cap_rows_done = cap;
+        }
+        p->rows_done[p->nrows_done++] = (sl__row_range){lo, hi};
+    }
+    pthread_mutex_unlock(&p->rows_lock);
+}
+
 static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
 {
     size_t i = (size_t)j->stage;
@@ -235,7 +285,7 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
     atomic_fetch_add_explicit(&st->busy_ns, now_ns() - t0, memory_order_relaxed);
     bool last = i + 1 == p->nstages;
     if (s != SL_OK) {
-        fail(p, st, j->b, j->lidx, s, &err);
+        fail(p, st, j->b, j->seq, s, &err);
         if (j->b)
             sl_batch_pool_put(p->pool, j->b);
         if (!last && p->stages[i + 1].mode != SL_MODE_ORDERED)
@@ -243,8 +293,11 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
     } else {
         atomic_fetch_add_explicit(&st->rows, sl_batch_nrows(j->b), memory_order_relaxed);
         atomic_fetch_add_explicit(&st->completed, 1, memory_order_relaxed);
-        if (last)
+        if (last) {
+            if (p->record_rows)
+                record_rows(p, j->b);
             sl_batch_pool_put(p->pool, j->b);
+        }
         else {
             push_down(p, i, j->b);
             poke(p, i + 1, keep);
@@ -284,6 +337,8 @@ static void drain(sl_pipeline *p)
 static void reset_counters(sl_pipeline *p)
 {
     atomic_store(&p->next_lidx, 0);
+    p->feed_end = false;
+    p->nrows_done = 0;
     atomic_store(&p->failed, 0);
     for (size_t i = 0; i < p->nstages; i++) {
         pl_stage *st = &p->stages[i];
@@ -296,10 +351,9 @@ static void reset_counters(sl_pipeline *p)
     }
 }
 
-sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
+/* One round: the team runs until no job runs and none can fire. */
+static void run_round(sl_pipeline *p)
 {
-    reset_counters(p);
-    sl_error_clear(&p->run_err);
 #pragma omp parallel num_threads(p->threads) default(none) shared(p)
 #pragma omp single
     {
@@ -308,6 +362,20 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
         if (keep.stage >= 0)
             run_task(p, keep);
     }
+}
+
+sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
+{
+    reset_counters(p);
+    sl_error_clear(&p->run_err);
+    /* A round ends early only when the feed has nothing yet: wait for it and
+     * go again. The pipeline is empty then, so nothing is held meanwhile. */
+    for (;;) {
+        run_round(p);
+        if (stopping(p) || p->feed_end || !p->feed)
+            break;
+        p->feed->wait(p->feed->self, &p->stop);
+    }
     drain(p);
     p->peak_batches = sl_batch_pool_peak(p->pool);
     if (atomic_load(&p->failed)) {
@@ -315,11 +383,12 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
         return err->code;
     }
     uint64_t done = atomic_load(&p->stages[p->nstages - 1].completed);
-    SL_CHECK(done == p->total_batches || !atomic_load(&p->stop), SL_ECANCELED,
+    uint64_t claimed = atomic_load(&p->next_lidx);
+    SL_CHECK((done == claimed && p->feed_end) || !atomic_load(&p->stop), SL_ECANCELED,
              "run stopped on request after %llu of %llu batches", (unsigned long long)done,
              (unsigned long long)p->total_batches);
-    SL_CHECK(done == p->total_batches, SL_EINVAL,
+    SL_CHECK(done == claimed && p->feed_end, SL_EINVAL,
              "internal error: the pipeline stalled after %llu of %llu batches",
-             (unsigned long long)done, (unsigned long long)p->total_batches);
+             (unsigned long long)done, (unsigned long long)claimed);
     return SL_OK;
 }

@@ -24,6 +24,8 @@ sl_status sl_pipeline_create(sl_pipeline **out, const sl_pipeline_opts *opts, sl
     sl_pipeline *p = calloc(1, sizeof *p);
     SL_CHECK(p, SL_ENOMEM, "out of memory");
     p->threads = opts->threads > 0 ? opts->threads : omp_get_max_threads();
+    p->nranks = 1;
+    pthread_mutex_init(&p->rows_lock, NULL);
     p->force = opts->force;
     p->validate_only = opts->validate_only;
     p->job_name = strdup(opts->job_name ? opts->job_name : "pipeline");
@@ -227,6 +229,9 @@ void sl_pipeline_destroy(sl_pipeline **pp)
     sl__pipeline_meta_free(p);
     free(p->output);
     free(p->output_tmp);
+    free(p->sink_path);
+    free(p->rows_done);
+    pthread_mutex_destroy(&p->rows_lock);
     free(p->job_name);
     free(p->job_text);
     free(p);

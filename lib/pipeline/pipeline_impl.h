@@ -9,6 +9,7 @@
 #ifndef SLUICE_PIPELINE_IMPL_H
 #define SLUICE_PIPELINE_IMPL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -16,6 +17,8 @@
 #include <sluice/pipeline.h>
 #include <sluice/queue.h>
 #include <sluice/stage.h>
+
+#include "pipeline/phase.h"
 
 #define PL_CACHELINE 64
 
@@ -71,17 +74,22 @@ struct sl_pipeline {
     bool validate_only;
     bool ran;
     char *output;      /* the user's path, or NULL */
-    char *output_tmp;  /* where the sink writes until the run succeeds */
+    char *output_tmp;  /* where the output is until the run succeeds */
+    char *sink_path;   /* where the sink writes, when not output_tmp (a rank's part) */
+    int rank, nranks;
     char *job_name;
     char *job_text;
 
     pl_stage *stages;
     size_t nstages, cap_stages;
 
-    /* The source's plan and how this rank walks it: local ordinal lidx maps
-     * to seq = seq_first + lidx. */
+    /* The source's plan, and where this rank's seqs come from (NULL: all of
+     * them in order). lidx is the rank's own ordinal of a batch: the n-th
+     * seq it claimed. Only the source's firer claims, so feed_end is written
+     * by one thread at a time and read after the parallel region. */
     uint64_t total_batches, total_rows;
-    uint64_t seq_first;
+    const sl__feed *feed;
+    bool feed_end;
     _Alignas(PL_CACHELINE) atomic_uint_fast64_t next_lidx; /* atomic */
 
     _Alignas(PL_CACHELINE) atomic_int failed;  /* atomic: 1 once a batch failed */
@@ -92,6 +100,13 @@ struct sl_pipeline {
     size_t batch_bound;
     size_t peak_batches;
     double t0, wall;
+
+    /* Row ranges the last stage completed (record_rows): a multi-rank merge
+     * copies exactly these rows of this rank's part file. */
+    bool record_rows;
+    pthread_mutex_t rows_lock;
+    sl__row_range *rows_done;
+    size_t nrows_done, cap_rows_done;
 
     pl_kv *meta;
     size_t nmeta, cap_meta;

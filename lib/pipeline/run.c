@@ -6,6 +6,7 @@
  * failure before the rename removes the temporary file, so the user's path
  * holds either the previous file or a complete new one. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +21,8 @@ static sl_status set_start_meta(sl_pipeline *p, sl_error *err)
     SL_TRY(sl__pipeline_meta_set(p, "sluice_version", SL_VERSION_STRING, err));
     snprintf(buf, sizeof buf, "%d", p->threads);
     SL_TRY(sl__pipeline_meta_set(p, "threads", buf, err));
-    SL_TRY(sl__pipeline_meta_set(p, "ranks", "1", err));
+    snprintf(buf, sizeof buf, "%d", p->nranks);
+    SL_TRY(sl__pipeline_meta_set(p, "ranks", buf, err));
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -33,9 +35,9 @@ static sl_status set_start_meta(sl_pipeline *p, sl_error *err)
     return SL_OK;
 }
 
-static sl_status finish_all(sl_pipeline *p, sl_error *err)
+sl_status sl__run_finish(sl_pipeline *p, size_t from, size_t to, sl_error *err)
 {
-    for (size_t i = 0; i < p->nstages; i++) {
+    for (size_t i = from; i < to && i < p->nstages; i++) {
         pl_stage *st = &p->stages[i];
         if (!st->desc->finish)
             continue;
@@ -63,28 +65,66 @@ static sl_status check_runnable(const sl_pipeline *p, sl_error *err)
     return SL_OK;
 }
 
-sl_status sl_pipeline_run(sl_pipeline *p, sl_error *err)
+sl_status sl__run_begin(sl_pipeline *p, int rank, int nranks, const char *sink_path,
+                        bool record_rows, sl_error *err)
 {
     SL_TRY(check_runnable(p, err));
+    SL_CHECK(nranks >= 1 && rank >= 0 && rank < nranks, SL_EINVAL, "rank %d of %d", rank, nranks);
     p->ran = true;
-    sl_status s = sl_batch_pool_create(&p->pool, p->batch_bound ? p->batch_bound : 64, err);
-    if (s == SL_OK)
-        s = set_start_meta(p, err);
-    if (s == SL_OK) {
-        p->t0 = sl__now();
-        s = sl__executor_run(p, err);
-        p->wall = sl__now() - p->t0;
+    p->rank = rank;
+    p->nranks = nranks;
+    p->record_rows = record_rows;
+    free(p->sink_path);
+    p->sink_path = NULL;
+    if (sink_path && p->output) {
+        p->sink_path = strdup(sink_path);
+        SL_CHECK(p->sink_path, SL_ENOMEM, "out of memory");
     }
+    SL_TRY(sl_batch_pool_create(&p->pool, p->batch_bound ? p->batch_bound : 64, err));
+    return set_start_meta(p, err);
+}
+
+sl_status sl__run_batches(sl_pipeline *p, const sl__feed *feed, sl_error *err)
+{
+    p->feed = feed;
+    p->t0 = sl__now();
+    sl_status s = sl__executor_run(p, err);
+    p->wall = sl__now() - p->t0;
+    p->feed = NULL;
+    if (s == SL_OK)
+        s = sl__run_set_wall(p, p->wall, err);
+    return s;
+}
+
+sl_status sl__run_set_wall(sl_pipeline *p, double wall, sl_error *err)
+{
     char buf[64];
-    snprintf(buf, sizeof buf, "%.6f", p->wall);
+    p->wall = wall;
+    snprintf(buf, sizeof buf, "%.6f", wall);
+    return sl__pipeline_meta_set(p, "wall_seconds", buf, err);
+}
+
+sl_status sl__run_commit(sl_pipeline *p, sl_error *err) { return sl__output_commit(p, err); }
+
+void sl__run_discard(sl_pipeline *p)
+{
+    sl__output_discard(p);
+    if (p->sink_path)
+        unlink(p->sink_path);
+}
+
+sl_status sl_pipeline_run(sl_pipeline *p, sl_error *err)
+{
+    SL_TRY(check_runnable(p, err)); /* before anything is touched */
+    sl_status s = sl__run_begin(p, 0, 1, NULL, false, err);
     if (s == SL_OK)
-        s = sl__pipeline_meta_set(p, "wall_seconds", buf, err);
+        s = sl__run_batches(p, NULL, err);
     if (s == SL_OK)
-        s = finish_all(p, err);
+        s = sl__run_finish(p, 0, p->nstages, err);
     if (s == SL_OK)
         s = sl__output_commit(p, err);
     if (s != SL_OK) {
-        sl__output_discard(p);
+        sl__run_discard(p);
         return sl_error_push(err, s, __FILE__, __LINE__, __func__);
     }
     return SL_OK;

@@ -1,0 +1,77 @@
+/* lib/pipeline/phase.c - what the distribution layer reads and replaces
+ * between the phases of a run (see phase.h). Called single-threaded, between
+ * phases, never while batches run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/pipeline_impl.h"
+
+size_t sl__run_writer(const sl_pipeline *p)
+{
+    for (size_t i = 0; i < p->nstages; i++)
+        if (p->stages[i].desc->flags & SL_STAGE_WRITES_FILE)
+            return i;
+    return p->nstages;
+}
+
+const char *sl__run_sink_path(const sl_pipeline *p)
+{
+    return p->sink_path ? p->sink_path : p->output_tmp;
+}
+
+const char *sl__run_output_tmp(const sl_pipeline *p) { return p->output_tmp; }
+const char *sl__run_output(const sl_pipeline *p) { return p->output; }
+
+const sl__row_range *sl__run_rows(const sl_pipeline *p, size_t *n)
+{
+    *n = p->nrows_done;
+    return p->rows_done;
+}
+
+void sl__run_set_stage_figures(sl_pipeline *p, size_t i, uint64_t batches, uint64_t rows,
+                               double busy_s)
+{
+    if (i >= p->nstages)
+        return;
+    pl_stage *st = &p->stages[i];
+    atomic_store(&st->completed, batches);
+    atomic_store(&st->rows, rows);
+    atomic_store(&st->busy_ns, (uint_fast64_t)(busy_s * 1e9 + 0.5));
+}
+
+size_t sl__run_nresults(const sl_pipeline *p) { return p->nresults; }
+
+void sl__run_result(const sl_pipeline *p, size_t i, const char **key, sl_type *type, uint64_t *u,
+                    double *f)
+{
+    const pl_result *r = &p->results[i];
+    *key = r->key;
+    *type = r->type;
+    *u = r->u;
+    *f = r->f;
+}
+
+void sl__run_clear_results(sl_pipeline *p)
+{
+    for (size_t i = 0; i < p->nresults; i++)
+        free(p->results[i].key);
+    p->nresults = 0;
+}
+
+sl_status sl__run_result_add(sl_pipeline *p, const char *key, sl_type type, uint64_t u, double f,
+                             sl_error *err)
+{
+    SL_CHECK(p->nstages > 0, SL_EINVAL, "the pipeline has no stages");
+    sl_ctx *c = &p->stages[0].ctx;
+    if (type == SL_TYPE_F64)
+        return sl_ctx_result_add_f64(c, key, f, err);
+    return sl_ctx_result_add_u64(c, key, u, err);
+}
+
+bool sl__run_failed_or_stopping(const sl_pipeline *p)
+{
+    return atomic_load_explicit(&p->failed, memory_order_relaxed) ||
+           atomic_load_explicit(&p->stop, memory_order_relaxed);
+}
+
+uint64_t sl__run_total_batches(const sl_pipeline *p) { return p->total_batches; }

@@ -1,0 +1,84 @@
+/* lib/pipeline/phase.h - a run in phases, for the distribution layer.
+ *
+ * sl_pipeline_run is begin, batches, finish, commit. A multi-rank run
+ * (lib/dist) needs its own steps between them: agree on failures, reduce the
+ * results before the sink records them, merge the ranks' part files before
+ * the output is published. So the phases are exported here, and the pipeline
+ * itself stays free of MPI: which batches a rank makes comes through a feed.
+ *
+ * Exported from libsluice for libsluice_dist only; not a public API. */
+#ifndef SLUICE_PIPELINE_PHASE_H
+#define SLUICE_PIPELINE_PHASE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sluice/error.h>
+#include <sluice/pipeline.h>
+
+typedef enum sl__feed_status {
+    SL__FEED_HAVE, /* *seq is this rank's next batch */
+    SL__FEED_WAIT, /* none now; more may come (wait() says when) */
+    SL__FEED_END   /* this rank gets no more */
+} sl__feed_status;
+
+/* Where a rank's seq numbers come from. Without a feed a run makes every
+ * batch of the source's plan, in order. */
+typedef struct sl__feed {
+    void *self;
+    /* The next seq, in increasing order. Called by one thread at a time (the
+     * source's firer, any thread of the team); must not block. */
+    sl__feed_status (*claim)(void *self, uint64_t *seq);
+    /* Called between rounds, with no job running, after claim said WAIT:
+     * returns once claim may say HAVE or END, or *stop is non-zero. */
+    void (*wait)(void *self, const atomic_int *stop);
+} sl__feed;
+
+/* Rows [lo, hi) of the output. */
+typedef struct sl__row_range {
+    uint64_t lo, hi;
+} sl__row_range;
+
+/* Prepares a run on rank `rank` of `nranks`. sink_path, when not NULL,
+ * replaces the file the sink writes (a rank's part file); record_rows keeps
+ * the row range of every batch the last stage completes (sl__run_rows). */
+sl_status sl__run_begin(sl_pipeline *p, int rank, int nranks, const char *sink_path,
+                        bool record_rows, sl_error *err);
+/* Runs the batches the feed gives (NULL: all of them); sets the wall time.
+ * On failure err names the stage and the batch seq. */
+sl_status sl__run_batches(sl_pipeline *p, const sl__feed *feed, sl_error *err);
+/* finish() of every instance of stages [from, to). */
+sl_status sl__run_finish(sl_pipeline *p, size_t from, size_t to, sl_error *err);
+/* Index of the stage that writes the output file; nstages when none. */
+size_t sl__run_writer(const sl_pipeline *p);
+/* Publishes the output under the user's name / removes what the run wrote. */
+sl_status sl__run_commit(sl_pipeline *p, sl_error *err);
+void sl__run_discard(sl_pipeline *p);
+
+/* The file the sink writes, the path the output is published from (its
+ * ".part"), and the user's path; NULL without output. */
+const char *sl__run_sink_path(const sl_pipeline *p);
+const char *sl__run_output_tmp(const sl_pipeline *p);
+const char *sl__run_output(const sl_pipeline *p);
+/* Rows the last stage completed on this rank (with record_rows), unsorted. */
+const sl__row_range *sl__run_rows(const sl_pipeline *p, size_t *n);
+
+/* Replaces the run's figures with the job's (sums over ranks, the longest
+ * wall time) so that rank 0's summary and file speak for the whole job. */
+void sl__run_set_stage_figures(sl_pipeline *p, size_t i, uint64_t batches, uint64_t rows,
+                               double busy_s);
+sl_status sl__run_set_wall(sl_pipeline *p, double wall, sl_error *err);
+/* Results as published so far; replace them with the reduced ones. */
+size_t sl__run_nresults(const sl_pipeline *p);
+void sl__run_result(const sl_pipeline *p, size_t i, const char **key, sl_type *type, uint64_t *u,
+                    double *f);
+void sl__run_clear_results(sl_pipeline *p);
+/* Adds to (or creates) a result, as sl_ctx_result_add_* do. */
+sl_status sl__run_result_add(sl_pipeline *p, const char *key, sl_type type, uint64_t u, double f,
+                             sl_error *err);
+bool sl__run_failed_or_stopping(const sl_pipeline *p);
+uint64_t sl__run_total_batches(const sl_pipeline *p);
+
+#endif
