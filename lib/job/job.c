@@ -2,7 +2,8 @@
  *
  * libyaml builds the whole document first (yaml_parser_load), then one pass
  * walks it and checks structure only: the top-level keys, the fixed keys of
- * each stage and their types. Stage parameters stay text, each remembering
+ * each stage and their types. Fixed values (stage settings, distribution)
+ * go through the setters the command line uses too (override.c, dist.c). Stage parameters stay text, each remembering
  * the "path:line:col" of its value, because only the stage's own table can
  * judge them and its messages must still point into the file. Every error
  * is one line that starts with "path:line:col: " (libyaml marks are 0-based;
@@ -28,11 +29,18 @@ typedef struct job_ctx {
     sl_error *err;
 } job_ctx;
 
-static const char *const top_keys[] = {"job", "output", "threads", "stages"};
+static const char *const top_keys[] = {"job", "output", "threads", "stages", "distribution"};
+/* stage_keys[FIRST_FIELD .. LAST_FIELD] are the settings sl__job_stage_field takes. */
 static const char *const stage_keys[] = {"stage", "name", "mode", "concurrency", "queue",
-                                         "params"};
+                                         "ranks", "params"};
+static const char *const dist_keys[] = {"schedule", "chunk", "weights", "route",
+                                        "route_weights"};
 #define NTOP (sizeof top_keys / sizeof top_keys[0])
 #define NSTAGE_KEYS (sizeof stage_keys / sizeof stage_keys[0])
+#define NDIST_KEYS (sizeof dist_keys / sizeof dist_keys[0])
+#define FIRST_FIELD 2
+#define LAST_FIELD 5
+#define PARAMS_KEY 6
 
 /* Sets "path:line:col: <message>" at mark m. */
 static sl_status fail_at(job_ctx *c, yaml_mark_t m, sl_status code, const char *fmt, ...)
@@ -187,10 +195,10 @@ static sl_status parse_params(job_ctx *c, sl_job_stage *st, yaml_node_t *map)
     return SL_OK;
 }
 
-/* Applies mode, concurrency and queue (vals[2..4]) through the shared setter. */
+/* Applies mode, concurrency, queue and ranks through the shared setter. */
 static sl_status stage_fields(job_ctx *c, sl_job_stage *st, yaml_node_t **vals)
 {
-    for (size_t i = 2; i <= 4; i++) {
+    for (size_t i = FIRST_FIELD; i <= LAST_FIELD; i++) {
         if (!vals[i])
             continue;
         const char *text = scalar(vals[i]);
@@ -233,8 +241,8 @@ static sl_status parse_stage(job_ctx *c, sl_job_stage *st, yaml_node_t *map, siz
     if (!st->plugin || !st->name || !st->origin)
         return fail_at(c, map->start_mark, SL_ENOMEM, "out of memory");
     SL_TRY(stage_fields(c, st, vals));
-    if (vals[5])
-        SL_TRY(parse_params(c, st, vals[5]));
+    if (vals[PARAMS_KEY])
+        SL_TRY(parse_params(c, st, vals[PARAMS_KEY]));
     return SL_OK;
 }
 
@@ -264,6 +272,73 @@ static sl_status parse_stages(job_ctx *c, yaml_node_t *seq)
     return SL_OK;
 }
 
+/* weights or route_weights written as a YAML list: each item keeps its own
+ * position, so "item 3 is not positive" points at item 3. */
+static sl_status dist_list(job_ctx *c, const char *key, yaml_node_t *v, const char *origin)
+{
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    const char **items = calloc(n + 1, sizeof *items);
+    char **origins = calloc(n + 1, sizeof *origins);
+    sl_status s = items && origins ? SL_OK : fail_at(c, v->start_mark, SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n && s == SL_OK; i++) {
+        yaml_node_t *item = node(c, v->data.sequence.items.start[i]);
+        items[i] = scalar(item);
+        origins[i] = origin_of(c, item);
+        if (!items[i])
+            s = fail_at(c, item->start_mark, SL_EINVAL,
+                        "distribution: %s item %zu must be a number", key, i + 1);
+        else if (!origins[i])
+            s = fail_at(c, item->start_mark, SL_ENOMEM, "out of memory");
+    }
+    if (s == SL_OK)
+        s = sl__job_dist_set_list(c->job, key, items, (const char *const *)origins, n, origin,
+                                  c->err);
+    for (size_t i = 0; origins && i < n; i++)
+        free(origins[i]);
+    free(origins);
+    free(items);
+    return s;
+}
+
+static sl_status dist_value(job_ctx *c, const char *key, yaml_node_t *v)
+{
+    char *origin = origin_of(c, v);
+    sl_status s;
+    if (!origin)
+        s = fail_at(c, v->start_mark, SL_ENOMEM, "out of memory");
+    else if (scalar(v))
+        s = sl__job_dist_set(c->job, key, scalar(v), origin, c->err);
+    else if (v->type == YAML_SEQUENCE_NODE && strstr(key, "weights"))
+        s = dist_list(c, key, v, origin);
+    else
+        s = fail_at(c, v->start_mark, SL_EINVAL, "distribution: %s must be %s", key,
+                    strstr(key, "weights") ? "a list of numbers" : "a value");
+    free(origin);
+    return s;
+}
+
+static sl_status parse_distribution(job_ctx *c, yaml_node_t *map)
+{
+    sl_error *err = c->err; /* for SL_TRY */
+    if (map->type != YAML_MAPPING_NODE)
+        return fail_at(c, map->start_mark, SL_EINVAL,
+                       "distribution must be a mapping with the keys schedule, chunk, weights, "
+                       "route, route_weights");
+    yaml_node_t *vals[NDIST_KEYS] = {NULL};
+    SL_TRY(mapping_keys(c, map, "distribution: ", dist_keys, NDIST_KEYS, vals));
+    char *origin = origin_of(c, map);
+    sl_status s = origin ? sl__job_dist_origin(c->job, origin, c->err)
+                         : fail_at(c, map->start_mark, SL_ENOMEM, "out of memory");
+    free(origin);
+    SL_TRY(s);
+    for (size_t i = 0; i < NDIST_KEYS; i++)
+        if (vals[i])
+            SL_TRY(dist_value(c, dist_keys[i], vals[i]));
+    /* Contradictions within one mapping are the file's own mistake: report
+     * them now, while `sluice validate` can, not when MPI has started. */
+    return sl__job_dist_conflicts(&c->job->dist, c->err);
+}
+
 static sl_status parse_root(job_ctx *c, yaml_node_t *root)
 {
     sl_error *err = c->err; /* for SL_TRY */
@@ -272,7 +347,8 @@ static sl_status parse_root(job_ctx *c, yaml_node_t *root)
         return fail_at(c, start, SL_EINVAL, "the job has no stages");
     if (root->type != YAML_MAPPING_NODE)
         return fail_at(c, root->start_mark, SL_EINVAL,
-                       "a job must be a mapping with the keys job, output, threads, stages");
+                       "a job must be a mapping with the keys job, output, threads, stages, "
+                       "distribution");
     yaml_node_t *vals[NTOP] = {NULL};
     SL_TRY(mapping_keys(c, root, "", top_keys, NTOP, vals));
     const char *text = NULL;
@@ -295,6 +371,8 @@ static sl_status parse_root(job_ctx *c, yaml_node_t *root)
         free(origin);
         SL_TRY(s);
     }
+    if (vals[4])
+        SL_TRY(parse_distribution(c, vals[4]));
     if (!vals[3])
         return fail_at(c, root->start_mark, SL_EINVAL, "the job has no stages");
     return parse_stages(c, vals[3]);
@@ -468,6 +546,7 @@ void sl_job_destroy(sl_job **jp)
     for (size_t i = 0; i < job->nstages; i++)
         sl__job_stage_clear(&job->stages[i]);
     free(job->stages);
+    sl__job_dist_clear(&job->dist);
     free(job->name);
     free(job->path);
     free(job->output);

@@ -20,6 +20,7 @@ struct sl_job {
     int threads;  /* 0 when not given */
     size_t nstages;
     sl_job_stage *stages;
+    sl_job_dist dist; /* all zero (the defaults) until a setting arrives */
 };
 
 /* Limits of the fixed stage keys; the messages quote them. */
@@ -30,10 +31,10 @@ struct sl_job {
 /* A heap copy of s (NULL when out of memory). */
 char *sl__job_strdup(const char *s);
 
-/* True for the keys sl__job_stage_field handles: concurrency, queue, mode. */
+/* True for the keys sl__job_stage_field handles: concurrency, queue, mode, ranks. */
 bool sl__job_is_field(const char *key);
 
-/* Sets concurrency, queue or mode of st from text. Messages read
+/* Sets concurrency, queue, mode or ranks of st from text. Messages read
  * "<origin>: stage '<name>': concurrency=0 is below minimum 1". */
 sl_status sl__job_stage_field(sl_job_stage *st, const char *key, const char *text,
                               const char *origin, sl_error *err);
@@ -48,5 +49,48 @@ sl_status sl__job_set_threads(sl_job *job, const char *text, const char *origin,
 
 /* Frees what st owns (not st itself). */
 void sl__job_stage_clear(sl_job_stage *st);
+
+/* A rank list as parsed from `ranks:` text: "all", "rest", or ascending,
+ * disjoint, inclusive ranges. Ranges are kept rather than expanded so that
+ * "0-2000000000" costs nothing before the rank count bounds it. */
+typedef enum sl__ranks_kind { SL__RANKS_LIST, SL__RANKS_ALL, SL__RANKS_REST } sl__ranks_kind;
+typedef struct sl__rank_range {
+    int lo, hi;
+} sl__rank_range;
+typedef struct sl__ranks {
+    sl__ranks_kind kind;
+    size_t n;               /* LIST only */
+    sl__rank_range *ranges; /* LIST only; owned, release with sl__ranks_clear */
+} sl__ranks;
+
+/* Parses text strictly ("0", "1-3", "0,2, 5-7", "all", "rest"). `what`
+ * starts every message ("stage 'primes'"); the caller adds the origin. */
+sl_status sl__ranks_parse(sl__ranks *out, const char *text, const char *what, sl_error *err);
+void sl__ranks_clear(sl__ranks *r);
+
+/* Sets distribution KEY (schedule, chunk, weights, route, route_weights)
+ * from text; a list key takes "1,1,2". origin is the value's "file:line:col"
+ * (messages then read "<origin>: distribution: chunk '0' is below minimum
+ * 1"), or NULL for the command line ("--chunk: '0' is below minimum 1"). */
+sl_status sl__job_dist_set(sl_job *job, const char *key, const char *text, const char *origin,
+                           sl_error *err);
+
+/* Sets list key weights or route_weights from n item texts, as a YAML list
+ * gives them: item_origins[i] is item i's "file:line:col", origin the list's. */
+sl_status sl__job_dist_set_list(sl_job *job, const char *key, const char *const *items,
+                                const char *const *item_origins, size_t n, const char *origin,
+                                sl_error *err);
+
+/* Records where the `distribution:` mapping starts. */
+sl_status sl__job_dist_origin(sl_job *job, const char *origin, sl_error *err);
+
+/* Refuses settings that contradict each other (weights without static
+ * blocks, route_weights without route weighted, route weighted without
+ * route_weights). The message starts with the origin of the value that
+ * does not apply. */
+sl_status sl__job_dist_conflicts(const sl_job_dist *d, sl_error *err);
+
+/* Frees what d owns and resets it to the defaults. */
+void sl__job_dist_clear(sl_job_dist *d);
 
 #endif

@@ -29,7 +29,7 @@ char *sl__job_strdup(const char *s)
 bool sl__job_is_field(const char *key)
 {
     return strcmp(key, "concurrency") == 0 || strcmp(key, "queue") == 0 ||
-           strcmp(key, "mode") == 0;
+           strcmp(key, "mode") == 0 || strcmp(key, "ranks") == 0;
 }
 
 /* Parses text as an integer in lo .. hi; `what` starts every message. */
@@ -60,13 +60,50 @@ static sl_status parse_mode(const char *text, const char *what, int *out, sl_err
                    hint);
 }
 
+/* Replaces *slot with a copy of s; false (and *slot unchanged) when out of memory. */
+static bool replace(char **slot, const char *s)
+{
+    char *d = sl__job_strdup(s);
+    if (!d)
+        return false;
+    free(*slot);
+    *slot = d;
+    return true;
+}
+
+/* Keeps the text as written: the rank count that gives it meaning is known
+ * only at run time (placement.c). Parsing now finds a malformed list while
+ * the job is validated instead of after MPI has started. */
+static sl_status set_ranks(sl_job_stage *st, const char *text, const char *origin,
+                           sl_error *err)
+{
+    char what[192];
+    snprintf(what, sizeof what, "stage '%s'", st->name);
+    sl__ranks r;
+    SL_TRY(sl__ranks_parse(&r, text, what, err));
+    sl__ranks_clear(&r);
+    char *t = sl__job_strdup(text), *o = sl__job_strdup(origin ? origin : "command line");
+    if (!t || !o) {
+        free(t);
+        free(o);
+        return SL_FAIL(SL_ENOMEM, "out of memory setting the ranks of stage '%s'", st->name);
+    }
+    free(st->ranks);
+    free(st->ranks_origin);
+    st->ranks = t;
+    st->ranks_origin = o;
+    return SL_OK;
+}
+
 sl_status sl__job_stage_field(sl_job_stage *st, const char *key, const char *text,
                               const char *origin, sl_error *err)
 {
     char what[256];
     snprintf(what, sizeof what, "stage '%s': %s", st->name, key);
     sl_status s;
-    if (strcmp(key, "concurrency") == 0)
+    if (strcmp(key, "ranks") == 0)
+        s = set_ranks(st, text, origin, err);
+    else if (strcmp(key, "concurrency") == 0)
         s = int_in(text, what, 1, SL_JOB_CONCURRENCY_MAX, &st->concurrency, err);
     else if (strcmp(key, "queue") == 0)
         s = int_in(text, what, 1, SL_JOB_QUEUE_MAX, &st->queue, err);
@@ -77,17 +114,6 @@ sl_status sl__job_stage_field(sl_job_stage *st, const char *key, const char *tex
     if (s != SL_OK && origin)
         sl_error_prefix(err, "%s", origin);
     return s;
-}
-
-/* Replaces *slot with a copy of s; false (and *slot unchanged) when out of memory. */
-static bool replace(char **slot, const char *s)
-{
-    char *d = sl__job_strdup(s);
-    if (!d)
-        return false;
-    free(*slot);
-    *slot = d;
-    return true;
 }
 
 sl_status sl__job_stage_param(sl_job_stage *st, const char *key, const char *text,
@@ -134,6 +160,8 @@ void sl__job_stage_clear(sl_job_stage *st)
     free(st->name);
     free(st->plugin);
     free(st->origin);
+    free(st->ranks);
+    free(st->ranks_origin);
     memset(st, 0, sizeof *st);
 }
 

@@ -12,6 +12,10 @@
  *       concurrency: 2          # at most this many batches in it at once
  *       queue: 4                # capacity of its input queue
  *       params: {twins: true}
+ *       ranks: rest             # stage mode only: the ranks that run it
+ *   distribution:               # optional: how the work is spread over MPI ranks
+ *     schedule: dynamic         # static | dynamic | guided
+ *     chunk: 4
  *
  * The loader checks structure only (keys, types of the fixed keys); values of
  * stage parameters stay text with their file:line:column, and are checked
@@ -20,6 +24,7 @@
 #define SLUICE_JOB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sluice/error.h>
 
@@ -42,7 +47,34 @@ typedef struct sl_job_stage {
     int mode;        /* 0: the plugin's default, else an sl_stage_mode */
     size_t nparams;
     sl_job_kv *params;
+    char *ranks;        /* `ranks:` as written ("1-3", "rest"); NULL when not given */
+    char *ranks_origin; /* where it came from; NULL when not given */
 } sl_job_stage;
+
+/* How batch mode hands seqs to ranks (see docs/job-files.md). */
+typedef enum sl_schedule { SL_SCHED_STATIC = 0, SL_SCHED_DYNAMIC, SL_SCHED_GUIDED } sl_schedule;
+/* How stage mode picks the receiving rank of a group for each batch. */
+typedef enum sl_route {
+    SL_ROUTE_ROUND_ROBIN = 0,
+    SL_ROUTE_LEAST_OUTSTANDING,
+    SL_ROUTE_WEIGHTED
+} sl_route;
+
+/* The `distribution:` mapping, merged with the command line. Every origin is
+ * "file:line:col" or "command line", and NULL while the value is the default;
+ * the per-value origins let a check made at run time (weights against the
+ * rank count) point at the value. */
+typedef struct sl_job_dist {
+    sl_schedule schedule;
+    uint64_t chunk;                       /* seqs per chunk; 0: not given */
+    double *weights;                      /* static only: share per rank; NULL: equal */
+    size_t nweights;
+    sl_route route;
+    double *route_weights;                /* route weighted: per receiving rank of a group */
+    size_t nroute_weights;
+    char *origin;                         /* the mapping, or "command line" when only it set any */
+    char *schedule_origin, *chunk_origin, *weights_origin, *route_origin, *route_weights_origin;
+} sl_job_dist;
 
 typedef struct sl_job sl_job;
 
@@ -53,10 +85,23 @@ sl_status sl_job_parse(sl_job **out, const char *text, size_t len, const char *n
                        sl_error *err);
 
 /* Applies "STAGE.KEY=VALUE" from the command line. KEY may be a parameter or
- * one of concurrency, queue, mode. An unknown STAGE suggests the nearest. */
+ * one of concurrency, queue, mode, ranks. An unknown STAGE suggests the nearest. */
 sl_status sl_job_override(sl_job *job, const char *assignment, sl_error *err);
 /* Replaces the output path or thread count (from -o / -t). */
 sl_status sl_job_set_output(sl_job *job, const char *path, sl_error *err);
+
+/* --schedule, --chunk and --weights: the command line wins over the file.
+ * text is as the user typed it; messages start with the option, e.g.
+ * "--schedule: 'dynamc' is not static, dynamic or guided (did you mean
+ * 'dynamic'?)". chunk takes the integer forms of parameters (64, 1e3, 4K);
+ * weights is "1,1,2" (positive numbers, spaces allowed after commas).
+ * Weights from the file apply to static blocks only, so a --schedule other
+ * than static, or a --chunk, drops them; weights given on the command line
+ * are kept, and sl_job_dist_check (sluice/placement.h) refuses the mix. On
+ * failure the job is unchanged. */
+sl_status sl_job_set_schedule(sl_job *job, const char *text, sl_error *err);
+sl_status sl_job_set_chunk(sl_job *job, const char *text, sl_error *err);
+sl_status sl_job_set_weights(sl_job *job, const char *text, sl_error *err);
 
 const char *sl_job_name(const sl_job *job);
 const char *sl_job_path(const sl_job *job);   /* the file it came from, or the name */
@@ -65,6 +110,9 @@ const char *sl_job_text(const sl_job *job);   /* the YAML text as read */
 int sl_job_threads(const sl_job *job);        /* 0 when the file names none */
 size_t sl_job_nstages(const sl_job *job);
 const sl_job_stage *sl_job_stage_at(const sl_job *job, size_t i);
+/* The distribution settings; never NULL for a job (the defaults when neither
+ * the file nor the command line set any). Valid until the job changes. */
+const sl_job_dist *sl_job_distribution(const sl_job *job);
 
 void sl_job_destroy(sl_job **job);
 
