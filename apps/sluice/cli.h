@@ -20,6 +20,9 @@ int cmd_stages(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 
+/* Set on MPI ranks other than 0: errors are agreed on and rank 0 prints them. */
+extern bool cli_quiet_errors;
+
 /* Prints "sluice: <e->msg>" on one line (newlines in the message become
  * spaces) and returns code. */
 int cli_fail(const sl_error *e, int code);

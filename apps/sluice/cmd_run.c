@@ -7,12 +7,19 @@
  * relative to the current directory, not to the job file.
  *
  * SIGINT and SIGTERM ask the running pipeline to stop (the run then fails
- * and leaves no output); a second signal of the same kind kills at once. */
+ * and leaves no output); a second signal of the same kind kills at once.
+ *
+ * Under mpirun or srun every rank runs this same code: each loads the job
+ * and builds the pipeline, the ranks agree after each step (so a problem on
+ * any rank stops all of them, with one message), and only rank 0 prints. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sluice/dist.h>
+#include <sluice/placement.h>
 
 #include "cli.h"
 
@@ -23,6 +30,7 @@ typedef struct run_args {
     int threads; /* 0: not given */
     const char *output;
     bool force, quiet;
+    const char *schedule, *chunk, *weights;
     char **assign;
     int nassign;
 } run_args;
@@ -36,10 +44,15 @@ static const char run_help[] =
     "                     path is relative to the current directory\n"
     "      --force        replace PATH if it exists\n"
     "  -q, --quiet        print nothing on success\n"
+    "      --schedule S   how ranks share the batches: static, dynamic or guided\n"
+    "      --chunk N      batches per chunk of the schedule\n"
+    "      --weights LIST static: relative share of each rank, e.g. 1,1,2\n"
     "  -h, --help         show this help\n\n"
     "STAGE.PARAM=VALUE sets a parameter of the stage named STAGE in the job (or one of\n"
     "concurrency, queue, mode), after the job file's own settings.\n"
-    "The output appears under PATH only when the run succeeds.\n\n"
+    "The output appears under PATH only when the run succeeds.\n"
+    "Under mpirun (or srun) every rank runs its share of the batches; the output and\n"
+    "the totals are the same for any rank count (see docs/distributed.md).\n\n"
     "exit status: 0 success, 1 the run failed, 2 bad input or usage (job file,\n"
     "parameters, unknown stage, output path, command line).\n";
 
@@ -80,7 +93,9 @@ static int parse_args(int argc, char **argv, run_args *a)
     static const struct option longopts[] = {
         {"threads", required_argument, NULL, 't'}, {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},          {"schedule", required_argument, NULL, 'S'},
+        {"chunk", required_argument, NULL, 'C'},   {"weights", required_argument, NULL, 'W'},
+        {NULL, 0, NULL, 0}};
     opterr = 0;
     optind = 1;
     int c;
@@ -94,6 +109,9 @@ static int parse_args(int argc, char **argv, run_args *a)
         case 'o': a->output = optarg; break;
         case 'f': a->force = true; break;
         case 'q': a->quiet = true; break;
+        case 'S': a->schedule = optarg; break;
+        case 'C': a->chunk = optarg; break;
+        case 'W': a->weights = optarg; break;
         case 'h': fputs(run_help, stdout); return CLI_OK;
         default: return cli_bad_option("run", c, argv, optind, optopt);
         }
@@ -106,10 +124,13 @@ static int parse_args(int argc, char **argv, run_args *a)
     return -1;
 }
 
-static void print_summary(const sl_pipeline *p, const char *output)
+static void print_summary(const sl_pipeline *p, const char *output, int ranks)
 {
-    printf("threads   %d\nbatches   %llu\nrows      %llu\nwall      %.3f s\n",
-           sl_pipeline_threads(p), (unsigned long long)sl_pipeline_batches(p),
+    if (ranks > 1)
+        printf("ranks     %d\n", ranks);
+    printf("threads   %d%s\nbatches   %llu\nrows      %llu\nwall      %.3f s\n",
+           sl_pipeline_threads(p), ranks > 1 ? " per rank" : "",
+           (unsigned long long)sl_pipeline_batches(p),
            (unsigned long long)sl_pipeline_rows(p), sl_pipeline_wall(p));
     size_t n = sl_pipeline_nstages(p);
     int w = 5;
@@ -142,11 +163,44 @@ static void print_summary(const sl_pipeline *p, const char *output)
         printf("output    %s\n", output);
 }
 
-/* Builds and runs the job; returns the exit status (errors already printed). */
-static int run_job(const sl_job *job, const run_args *a)
+/* The job file, then the command line on top of it. */
+static sl_status load_job(sl_job **out, const run_args *a, sl_error *err)
+{
+    *out = NULL;
+    sl_job *job = NULL;
+    SL_TRY(sl_job_load(&job, a->job, err));
+    sl_status s = SL_OK;
+    for (int i = 0; i < a->nassign && s == SL_OK; i++)
+        s = sl_job_override(job, a->assign[i], err);
+    if (s == SL_OK && a->schedule)
+        s = sl_job_set_schedule(job, a->schedule, err);
+    if (s == SL_OK && a->chunk)
+        s = sl_job_set_chunk(job, a->chunk, err);
+    if (s == SL_OK && a->weights)
+        s = sl_job_set_weights(job, a->weights, err);
+    if (s != SL_OK) {
+        sl_job_destroy(&job);
+        return s;
+    }
+    *out = job;
+    return SL_OK;
+}
+
+/* Loads, builds and runs the job on this rank; returns the exit status
+ * (errors already printed by rank 0). */
+static int run_job(sl_dist *d, const run_args *a)
 {
     sl_error err;
     sl_error_clear(&err);
+    sl_job *job = NULL;
+    sl_status s = load_job(&job, a, &err);
+    if (s == SL_OK)
+        s = sl_job_dist_check(job, sl_dist_size(d), &err);
+    s = sl_dist_agree(d, s, &err, false);
+    if (s != SL_OK) {
+        sl_job_destroy(&job);
+        return cli_fail(&err, CLI_USAGE);
+    }
     sl_pipeline_opts opts = {
         .threads = a->threads ? a->threads : sl_job_threads(job),
         .output = a->output ? a->output : sl_job_output(job),
@@ -156,23 +210,30 @@ static int run_job(const sl_job *job, const run_args *a)
     };
     sl_registry *reg = NULL;
     sl_pipeline *p = NULL;
-    sl_status s = sl_registry_create(&reg, &err);
+    s = sl_registry_create(&reg, &err);
     if (s == SL_OK)
         s = sl_pipeline_from_job(&p, job, reg, &opts, &err);
+    if (s == SL_OK && sl_job_stage_mode(job) && sl_dist_size(d) > 1)
+        s = sl_error_set(&err, SL_EINVAL, __FILE__, __LINE__, __func__,
+                    "%s: stages placed on ranks ('ranks:') are not supported yet; remove the "
+                    "'ranks:' keys to run in batch mode",
+                    sl_job_path(job));
+    s = sl_dist_agree(d, s, &err, false);
     int rc = s == SL_OK ? CLI_OK : cli_fail(&err, cli_build_status(s));
     if (rc == CLI_OK) {
         run_active = p;
         set_signals(true);
-        s = sl_pipeline_run(p, &err);
+        s = sl_dist_run(d, p, sl_job_distribution(job), &err);
         set_signals(false);
         run_active = NULL;
         rc = s == SL_OK ? CLI_OK : cli_fail(&err, CLI_FAILED);
     }
-    if (rc == CLI_OK && !a->quiet)
-        print_summary(p, opts.output);
+    if (rc == CLI_OK && !a->quiet && sl_dist_rank(d) == 0)
+        print_summary(p, opts.output, sl_dist_size(d));
     /* The pipeline points into plugins the registry keeps loaded. */
     sl_pipeline_destroy(&p);
     sl_registry_destroy(&reg);
+    sl_job_destroy(&job);
     return rc;
 }
 
@@ -182,10 +243,13 @@ int cmd_run(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;
-    sl_job *job = NULL;
-    rc = cli_load_job(&job, a.job, a.assign, a.nassign);
-    if (rc == CLI_OK)
-        rc = run_job(job, &a);
-    sl_job_destroy(&job);
+    sl_error err;
+    sl_error_clear(&err);
+    sl_dist *d = NULL;
+    if (sl_dist_init(&d, &argc, &argv, &err) != SL_OK)
+        return cli_fail(&err, CLI_FAILED);
+    cli_quiet_errors = sl_dist_rank(d) != 0; /* rank 0 speaks for all */
+    rc = run_job(d, &a);
+    sl_dist_finalize(&d);
     return rc;
 }

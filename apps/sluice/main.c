@@ -70,8 +70,12 @@ int main(int argc, char **argv)
     return cli_usage(NULL, "unknown command '%s'", verb);
 }
 
+bool cli_quiet_errors;
+
 int cli_fail(const sl_error *e, int code)
 {
+    if (cli_quiet_errors)
+        return code;
     fputs("sluice: ", stderr);
     for (const char *c = e->msg[0] ? e->msg : sl_status_str(e->code); *c; c++)
         fputc(*c == '\n' || *c == '\r' ? ' ' : *c, stderr);

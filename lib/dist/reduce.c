@@ -1,0 +1,179 @@
+/* lib/dist/reduce.c - the job's totals from the ranks' parts, on rank 0.
+ *
+ * Results are few (the totals of `sum`), so each rank packs its list into one
+ * buffer and rank 0 gathers them all with one MPI_Gatherv and adds them up in
+ * rank order: integer totals are exact whatever the rank count; floating
+ * ones are sums in a fixed order for a given rank count (a different rank
+ * count adds in a different order, which can change the last bits).
+ *
+ * Record of one result: key, '\0', one type byte, 8 value bytes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist/dist_impl.h"
+
+static sl_status gather_bytes(sl_dist *d, const void *mine, int n, char **all, int **counts,
+                              int **displs, sl_error *err)
+{
+    *all = NULL;
+    *counts = *displs = NULL;
+    int *c = d->rank == 0 ? calloc((size_t)d->size, sizeof *c) : NULL;
+    int *o = d->rank == 0 ? calloc((size_t)d->size, sizeof *o) : NULL;
+    SL_CHECK(d->rank != 0 || (c && o), SL_ENOMEM, "out of memory");
+    int rc = MPI_Gather(&n, 1, MPI_INT, c, 1, MPI_INT, 0, d->comm);
+    size_t total = 0;
+    for (int k = 0; d->rank == 0 && k < d->size; k++) {
+        o[k] = (int)total;
+        total += (size_t)c[k];
+    }
+    char *buf = d->rank == 0 ? malloc(total ? total : 1) : NULL;
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Gatherv(mine, n, MPI_BYTE, buf, c, o, MPI_BYTE, 0, d->comm);
+    if (rc != MPI_SUCCESS || (d->rank == 0 && !buf)) {
+        free(c);
+        free(o);
+        free(buf);
+        return SL_FAIL(rc != MPI_SUCCESS ? SL_EMPI : SL_ENOMEM,
+                       "rank %d: gathering the ranks' results failed", d->rank);
+    }
+    *all = buf;
+    *counts = c;
+    *displs = o;
+    return SL_OK;
+}
+
+sl_status sl__reduce_results(sl_dist *d, sl_pipeline *p, sl_error *err)
+{
+    size_t n = sl__run_nresults(p), len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *key;
+        sl_type t;
+        uint64_t u;
+        double f;
+        sl__run_result(p, i, &key, &t, &u, &f);
+        len += strlen(key) + 1 + 1 + 8;
+    }
+    char *mine = malloc(len ? len : 1), *w = mine;
+    SL_CHECK(mine, SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const char *key;
+        sl_type t;
+        uint64_t u;
+        double f;
+        sl__run_result(p, i, &key, &t, &u, &f);
+        size_t kl = strlen(key) + 1;
+        memcpy(w, key, kl);
+        w += kl;
+        *w++ = (char)t;
+        if (t == SL_TYPE_F64)
+            memcpy(w, &f, 8);
+        else
+            memcpy(w, &u, 8);
+        w += 8;
+    }
+    char *all;
+    int *counts, *displs;
+    sl_status s = gather_bytes(d, mine, (int)len, &all, &counts, &displs, err);
+    free(mine);
+    SL_TRY(s);
+    if (d->rank != 0)
+        return SL_OK;
+    sl__run_clear_results(p);
+    for (int k = 0; k < d->size && s == SL_OK; k++) {
+        const char *r = all + displs[k], *end = r + counts[k];
+        while (r < end && s == SL_OK) {
+            const char *key = r;
+            r += strlen(key) + 1;
+            sl_type t = (sl_type)(unsigned char)*r++;
+            uint64_t u = 0;
+            double f = 0;
+            if (t == SL_TYPE_F64)
+                memcpy(&f, r, 8);
+            else
+                memcpy(&u, r, 8);
+            r += 8;
+            s = sl__run_result_add(p, key, t, u, f, err);
+            if (s != SL_OK)
+                sl_error_prefix(err, "rank %d", k);
+        }
+    }
+    free(all);
+    free(counts);
+    free(displs);
+    return s;
+}
+
+sl_status sl__reduce_figures(sl_dist *d, sl_pipeline *p, sl_error *err)
+{
+    size_t n = sl_pipeline_nstages(p);
+    uint64_t *u = calloc(2 * n, sizeof *u), *ut = calloc(2 * n, sizeof *ut);
+    double *b = calloc(n + 1, sizeof *b), *bt = calloc(n + 1, sizeof *bt);
+    sl_status s = (u && ut && b && bt) ? SL_OK : SL_FAIL(SL_ENOMEM, "out of memory");
+    for (size_t i = 0; s == SL_OK && i < n; i++) {
+        sl_stage_stats st;
+        sl_pipeline_stage_stats(p, i, &st);
+        u[2 * i] = st.batches;
+        u[2 * i + 1] = st.rows;
+        b[i] = st.busy_s;
+    }
+    double wall = sl_pipeline_wall(p), wmax = 0;
+    if (s == SL_OK &&
+        (MPI_Reduce(u, ut, (int)(2 * n), MPI_UINT64_T, MPI_SUM, 0, d->comm) != MPI_SUCCESS ||
+         MPI_Reduce(b, bt, (int)n, MPI_DOUBLE, MPI_SUM, 0, d->comm) != MPI_SUCCESS ||
+         MPI_Reduce(&wall, &wmax, 1, MPI_DOUBLE, MPI_MAX, 0, d->comm) != MPI_SUCCESS))
+        s = SL_FAIL(SL_EMPI, "rank %d: reducing the run's figures failed", d->rank);
+    if (s == SL_OK && d->rank == 0) {
+        for (size_t i = 0; i < n; i++)
+            sl__run_set_stage_figures(p, i, ut[2 * i], ut[2 * i + 1], bt[i]);
+        s = sl__run_set_wall(p, wmax, err);
+    }
+    free(u);
+    free(ut);
+    free(b);
+    free(bt);
+    return s;
+}
+
+sl_status sl__reduce_rows(sl_dist *d, sl_pipeline *p, sl__row_range ***ranges, size_t **nranges,
+                          sl_error *err)
+{
+    *ranges = NULL;
+    *nranges = NULL;
+    size_t n;
+    const sl__row_range *r = sl__run_rows(p, &n);
+    SL_CHECK(n * sizeof *r <= (size_t)1 << 30, SL_ERANGE,
+             "rank %d: %zu separate row ranges are too many to gather", d->rank, n);
+    char *all;
+    int *counts, *displs;
+    SL_TRY(gather_bytes(d, r, (int)(n * sizeof *r), &all, &counts, &displs, err));
+    if (d->rank != 0)
+        return SL_OK;
+    sl__row_range **rs = calloc((size_t)d->size, sizeof *rs);
+    size_t *ns = calloc((size_t)d->size, sizeof *ns);
+    sl_status s = rs && ns ? SL_OK : SL_FAIL(SL_ENOMEM, "out of memory");
+    for (int k = 0; s == SL_OK && k < d->size; k++) {
+        ns[k] = (size_t)counts[k] / sizeof(sl__row_range);
+        rs[k] = malloc(ns[k] ? (size_t)counts[k] : 1);
+        if (!rs[k]) {
+            s = SL_FAIL(SL_ENOMEM, "out of memory");
+            break;
+        }
+        memcpy(rs[k], all + displs[k], (size_t)counts[k]);
+    }
+    free(all);
+    free(counts);
+    free(displs);
+    *ranges = rs;
+    *nranges = ns;
+    if (s != SL_OK)
+        sl__reduce_rows_free(d, rs, ns), *ranges = NULL, *nranges = NULL;
+    return s;
+}
+
+void sl__reduce_rows_free(sl_dist *d, sl__row_range **ranges, size_t *nranges)
+{
+    for (int k = 0; ranges && k < d->size; k++)
+        free(ranges[k]);
+    free(ranges);
+    free(nranges);
+}

@@ -1,0 +1,204 @@
+#!/bin/sh
+# tests/mpi/mpi_test.sh CASE - multi-rank runs of the real `sluice` under
+# `mpirun -np K --oversubscribe`, compared with a run without MPI.
+#
+# CTest runs one CASE per entry (tests/mpi/CMakeLists.txt); MPI stays out of
+# the Criterion binaries because Criterion forks every test and MPI can be
+# started once per process.
+#
+#   equal-primes | equal-fib | equal-matmul   the job's datasets are identical
+#       (h5diff) for 1 process without MPI and mpirun -np 1..4, threads 1 and
+#       2, schedules static, dynamic and guided; the totals are exact.
+#   edges      more ranks than batches; zero batches; static weights and
+#              chunks; a job file's distribution section.
+#   failure    a batch fails on one rank: every rank stops with one line and
+#              exit 1, no output and no part file is left.
+#   badinput   bad schedule settings: one line on rank 0, exit 2, every rank ends.
+#
+# Environment: SLUICE (the command), WORK (a scratch directory), JOBS (jobs/),
+# FIXTURES (the directory of the failat test stage).
+set -u
+case_=${1:?usage: mpi_test.sh CASE}
+: "${SLUICE:?}" "${WORK:?}" "${JOBS:?}" "${FIXTURES:?}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+# No network interfaces to probe between processes of one machine.
+export OMPI_MCA_btl=self,vader
+rm -rf "$WORK/$case_"
+mkdir -p "$WORK/$case_"
+cd "$WORK/$case_" || exit 1
+
+failures=0
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+ok() { echo "ok: $*"; }
+
+mpi() { # mpi NP ARGS... -> runs sluice on NP ranks
+    np=$1
+    shift
+    timeout 300 mpirun -np "$np" --bind-to none "$SLUICE" "$@"
+}
+
+# The row datasets of FILE, one per line.
+datasets() { h5ls "$1" | awk '$2 == "Dataset" { print $1 }' | sort; }
+
+# same_datasets A B WHAT: every dataset of A equals B's, and they have the same ones.
+same_datasets() {
+    da=$(datasets "$1")
+    db=$(datasets "$2")
+    if [ -z "$da" ] || [ "$da" != "$db" ]; then
+        fail "$3: datasets differ: [$da] vs [$db]"
+        return
+    fi
+    for d in $da; do
+        if ! h5diff "$1" "$2" "/$d" "/$d" >/dev/null 2>&1; then
+            fail "$3: dataset /$d differs (h5diff $1 $2 /$d /$d)"
+            return
+        fi
+    done
+    ok "$3: datasets [$(echo $da)] identical"
+}
+
+# attr FILE NAME: the value of a root attribute.
+attr() { h5dump -a "/$2" "$1" 2>/dev/null | awk '/\(0\)/ { sub(/.*\(0\): */, ""); print; exit }'; }
+
+# no_leftovers STEM: no part or temporary files beside STEM.
+no_leftovers() {
+    left=$(ls -a | grep -F "$1." | grep -E '\.part$' || true)
+    [ -z "$left" ] || fail "left behind: $left"
+}
+
+# equal JOB CHECKS... : runs JOB without MPI (-t 2), then under mpirun with
+# several rank counts, threads and schedules, comparing datasets and totals.
+equal() {
+    job=$1
+    shift
+    "$SLUICE" run "$JOBS/$job.yaml" -t 2 -o ref.h5 --force -q "$@" || { fail "$job: reference run"; return; }
+    for np in 1 2 3 4; do
+        for sched in static dynamic guided; do
+            [ "$np" = 1 ] && [ "$sched" != static ] && continue
+            t=1
+            [ "$np" = 2 ] && t=2
+            out="np$np-$sched.h5"
+            if ! mpi "$np" run "$JOBS/$job.yaml" -t "$t" -o "$out" --schedule "$sched" --force "$@" >"$out.log" 2>&1; then
+                fail "$job np=$np $sched: exit status (log: $(tail -3 "$out.log"))"
+                continue
+            fi
+            same_datasets ref.h5 "$out" "$job np=$np t=$t $sched"
+            for a in $CHECK_ATTRS; do
+                want=$(attr ref.h5 "$a")
+                got=$(attr "$out" "$a")
+                [ -n "$want" ] && [ "$want" = "$got" ] || fail "$job np=$np $sched: $a = '$got', want '$want'"
+            done
+            ranks=$(attr "$out" ranks)
+            [ "$ranks" = "\"$np\"" ] || fail "$job np=$np: attribute ranks = $ranks"
+            no_leftovers "$out"
+        done
+    done
+}
+
+case "$case_" in
+equal-primes)
+    # pi(10^9) and twins below 10^9: ../shared/reference/primes.tsv
+    CHECK_ATTRS="sum_count sum_twins"
+    equal primes intervals.stop=1e9 intervals.width=1e7
+    [ "$(attr ref.h5 sum_count)" = 50847534 ] || fail "pi(1e9) = $(attr ref.h5 sum_count)"
+    [ "$(attr ref.h5 sum_twins)" = 3424506 ] || fail "twins(1e9) = $(attr ref.h5 sum_twins)"
+    # The summary printed by rank 0 carries the job's totals, not rank 0's.
+    mpi 3 run "$JOBS/primes.yaml" -t 1 -o p3.h5 --schedule dynamic --chunk 2 \
+        intervals.stop=1e9 intervals.width=1e7 >p3.out 2>&1
+    grep -qx 'sum_count = 50847534' p3.out && grep -qx 'sum_twins = 3424506' p3.out &&
+        grep -qx 'batches   100' p3.out || fail "np=3 summary: $(cat p3.out)"
+    [ "$(grep -c '^sum_count' p3.out)" = 1 ] || fail "summary printed by more than one rank"
+    ;;
+equal-fib)
+    # Exact F(n) as variable-length decimal strings, merged across ranks.
+    CHECK_ATTRS="sum_digits"
+    equal fib range.stop=6000 range.batch=250 fib.store=full
+    ;;
+equal-matmul)
+    CHECK_ATTRS=""
+    equal matmul matgen.n=48 matgen.count=10 matmul.store=full
+    ;;
+edges)
+    "$SLUICE" run "$JOBS/fib.yaml" -o ref3.h5 -q range.stop=3 range.batch=1 || fail "ref3"
+    mpi 4 run "$JOBS/fib.yaml" -o np4.h5 --schedule dynamic range.stop=3 range.batch=1 >np4.log 2>&1 &&
+        same_datasets ref3.h5 np4.h5 "4 ranks, 3 batches, dynamic" || fail "4 ranks, 3 batches: $(cat np4.log)"
+    mpi 4 run "$JOBS/fib.yaml" -o np4s.h5 range.stop=3 range.batch=1 >np4s.log 2>&1 &&
+        same_datasets ref3.h5 np4s.h5 "4 ranks, 3 batches, static" || fail "4 ranks static: $(cat np4s.log)"
+    # Zero batches: the run succeeds and the file holds the job, no rows.
+    if mpi 2 run "$JOBS/fib.yaml" -o zero.h5 range.start=5 range.stop=5 >zero.log 2>&1; then
+        [ -f zero.h5 ] && grep -qx 'batches   0' zero.log && ok "zero batches" ||
+            fail "zero batches: $(cat zero.log)"
+    else
+        fail "zero batches exit status: $(cat zero.log)"
+    fi
+    "$SLUICE" run "$JOBS/fib.yaml" -o ref.h5 -q range.stop=2000 range.batch=100 || fail "ref"
+    mpi 2 run "$JOBS/fib.yaml" -o w.h5 --weights 1,3 range.stop=2000 range.batch=100 >w.log 2>&1 &&
+        same_datasets ref.h5 w.h5 "static weights 1,3" || fail "weights: $(cat w.log)"
+    mpi 3 run "$JOBS/fib.yaml" -o c.h5 --chunk 3 range.stop=2000 range.batch=100 >c.log 2>&1 &&
+        same_datasets ref.h5 c.h5 "static chunks of 3 round robin" || fail "chunks: $(cat c.log)"
+    # The schedule from the job file.
+    { cat "$JOBS/fib.yaml"; printf 'distribution:\n  schedule: guided\n  chunk: 2\n'; } >guided.yaml
+    mpi 3 run guided.yaml -o g.h5 range.stop=2000 range.batch=100 >g.log 2>&1 &&
+        same_datasets ref.h5 g.h5 "job file: guided, chunk 2" || fail "job file guided: $(cat g.log)"
+    no_leftovers w.h5
+    ;;
+failure)
+    # The fixture stage failat fails on one batch seq; with static blocks of
+    # 10 batches on 3 ranks, batch 25 is rank 2's and batch 3 is rank 0's.
+    cat >fail.yaml <<'YAML'
+job: fail
+output: bad.h5
+stages:
+  - stage: range
+    params: {start: 0, stop: 3000, batch: 100}
+  - stage: failat
+    params: {seq: 25}
+  - stage: fib
+  - stage: sum
+    params: {columns: [digits]}
+  - stage: h5sink
+YAML
+    for spec in "static 25 2" "static 3 0" "dynamic 25 [0-9]" "guided 7 [0-9]"; do
+        set -- $spec
+        rm -f bad.h5
+        SLUICE_STAGE_PATH=$FIXTURES mpi 3 run fail.yaml --schedule "$1" failat.seq="$2" \
+            >bad.out 2>bad.err
+        rc=$?
+        [ "$rc" = 1 ] || fail "$1 seq $2: exit status $rc, want 1: $(cat bad.err)"
+        n=$(grep -c '^sluice: ' bad.err)
+        [ "$n" = 1 ] || fail "$1 seq $2: $n error lines from sluice, want 1: $(cat bad.err)"
+        grep -q "^sluice: rank $3: stage 'failat', batch $2: failat: told to fail on batch $2\$" bad.err ||
+            fail "$1 seq $2: message does not name rank $3, stage and batch: $(cat bad.err)"
+        [ ! -e bad.h5 ] || fail "$1: output left after a failed run"
+        [ -z "$(ls | grep part)" ] || fail "$1: part files left: $(ls)"
+        [ -s bad.out ] && fail "$1: a failed run printed a summary: $(cat bad.out)"
+    done
+    ok "a failure on one rank ends every rank with one line"
+    ;;
+badinput)
+    mpi 2 run "$JOBS/fib.yaml" -o x.h5 --weights 1,2,3 >b1.out 2>b1.err
+    rc=$?
+    [ "$rc" = 2 ] || fail "weights for 3 ranks on 2: exit $rc, want 2"
+    [ "$(grep -c '^sluice: ' b1.err)" = 1 ] && grep -q "3 entries, but the job runs on 2 ranks" b1.err ||
+        fail "weights: $(cat b1.err)"
+    mpi 2 run "$JOBS/fib.yaml" -o x.h5 --schedule dynmic >b2.out 2>b2.err
+    rc=$?
+    [ "$rc" = 2 ] && grep -q "dynamic" b2.err || fail "bad schedule: exit $rc: $(cat b2.err)"
+    echo keep >exists.h5
+    mpi 2 run "$JOBS/fib.yaml" -o exists.h5 >b3.out 2>b3.err
+    rc=$?
+    [ "$rc" = 2 ] && [ "$(cat exists.h5)" = keep ] || fail "existing output: exit $rc: $(cat b3.err)"
+    [ ! -e x.h5 ] || fail "output written after bad input"
+    ;;
+*)
+    echo "mpi_test.sh: unknown case '$case_'" >&2
+    exit 2
+    ;;
+esac
+[ "$failures" = 0 ] && echo "PASS $case_" && exit 0
+echo "$failures failure(s) in $case_"
+exit 1
