@@ -64,8 +64,9 @@ struct sl__sched {
 
 /* --- static ------------------------------------------------------------- */
 
-static sl__feed_status static_claim(void *self, uint64_t *seq)
+static sl__feed_status static_claim(void *self, uint64_t *seq, sl_batch **b)
 {
+    (void)b;
     sl__sched *s = self;
     if (!s->cyclic) {
         if (s->next >= s->hi)
@@ -110,8 +111,9 @@ static sl_status static_plan(sl__sched *s, const sl_job_dist *how, sl_error *err
 
 /* --- dynamic / guided: the consumer side --------------------------------- */
 
-static sl__feed_status counter_claim(void *self, uint64_t *seq)
+static sl__feed_status counter_claim(void *self, uint64_t *seq, sl_batch **b)
 {
+    (void)b;
     sl__sched *s = self;
     if (s->cur >= s->cur_hi) {
         size_t h = atomic_load_explicit(&s->head, memory_order_relaxed);

@@ -8,8 +8,8 @@
 
 #include "pipeline/pipeline_impl.h"
 
-static sl_status build_stage(sl_pipeline *p, const sl_job_stage *js, sl_registry *reg,
-                             sl_error *err)
+sl_status sl__run_add_job_stage(sl_pipeline *p, const sl_job_stage *js, sl_registry *reg,
+                                sl_error *err)
 {
     const sl_stage_desc *d;
     const char *path;
@@ -55,7 +55,7 @@ sl_status sl_pipeline_from_job(sl_pipeline **out, const sl_job *job, sl_registry
     sl_pipeline *p;
     SL_TRY(sl_pipeline_create(&p, &o, err));
     for (size_t i = 0; i < sl_job_nstages(job); i++) {
-        sl_status s = build_stage(p, sl_job_stage_at(job, i), reg, err);
+        sl_status s = sl__run_add_job_stage(p, sl_job_stage_at(job, i), reg, err);
         if (s != SL_OK) {
             sl_pipeline_destroy(&p);
             return sl_error_push(err, s, __FILE__, __LINE__, __func__);

@@ -72,7 +72,7 @@ static bool take_credit(atomic_long *c)
 }
 
 /* The rank's next seq, from its feed or, without one, the plan in order. */
-static bool claim_seq(sl_pipeline *p, uint64_t l, uint64_t *seq)
+static bool claim_seq(sl_pipeline *p, uint64_t l, uint64_t *seq, sl_batch **b)
 {
     if (!p->feed) {
         if (l >= p->total_batches) {
@@ -82,7 +82,7 @@ static bool claim_seq(sl_pipeline *p, uint64_t l, uint64_t *seq)
         *seq = l;
         return true;
     }
-    switch (p->feed->claim(p->feed->self, seq)) {
+    switch (p->feed->claim(p->feed->self, seq, b)) {
     case SL__FEED_HAVE: return true;
     case SL__FEED_WAIT: return false; /* the round ends; the run loop waits */
     case SL__FEED_END: break;
@@ -93,7 +93,7 @@ static bool claim_seq(sl_pipeline *p, uint64_t l, uint64_t *seq)
 
 /* Source: the next lidx and its seq, unless that would overrun an ordered
  * window (checked first: a claimed seq cannot be given back). */
-static bool claim_lidx(sl_pipeline *p, uint64_t *lidx, uint64_t *seq)
+static bool claim_lidx(sl_pipeline *p, uint64_t *lidx, uint64_t *seq, sl_batch **b)
 {
     uint64_t l = atomic_load_explicit(&p->next_lidx, memory_order_relaxed);
     if (p->feed_end)
@@ -106,7 +106,7 @@ static bool claim_lidx(sl_pipeline *p, uint64_t *lidx, uint64_t *seq)
             l >= atomic_load_explicit(&o->next, memory_order_acquire) + (uint64_t)o->qcap)
             return false;
     }
-    if (!claim_seq(p, l, seq))
+    if (!claim_seq(p, l, seq, b))
         return false;
     atomic_store_explicit(&p->next_lidx, l + 1, memory_order_relaxed); /* one firer */
     *lidx = l;
@@ -139,7 +139,8 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped)
     pl_stage *st = &p->stages[i];
     pl_stage *down = i + 1 < p->nstages ? &p->stages[i + 1] : NULL;
     bool credit = down && down->mode != SL_MODE_ORDERED;
-    if (credit && !take_credit(&down->credits))
+    atomic_long *cr = credit ? &down->credits : !down ? p->tail_credits : NULL;
+    if (cr && !take_credit(cr))
         return false;
     void *slot;
     if (!sl_queue_try_pop_mpmc(st->free_inst, &slot))
@@ -148,7 +149,7 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped)
     j->inst = (int)(uintptr_t)slot;
     j->b = NULL;
     if (i == 0) {
-        if (claim_lidx(p, &j->lidx, &j->seq))
+        if (claim_lidx(p, &j->lidx, &j->seq, &j->b))
             return true;
     } else if (st->mode == SL_MODE_ORDERED) {
         if (take_ordered(st, &j->b))
@@ -160,8 +161,8 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped)
     }
     sl_queue_try_push_mpmc(st->free_inst, slot);
 no_instance:
-    if (credit)
-        atomic_fetch_add_explicit(&down->credits, 1, memory_order_acq_rel);
+    if (cr)
+        atomic_fetch_add_explicit(cr, 1, memory_order_acq_rel);
     return false;
 }
 
@@ -226,6 +227,10 @@ static sl_status call_stage(sl_pipeline *p, pl_stage *st, pl_job *j, sl_error *e
     void *state = st->inst[j->inst];
     if (j->stage != 0)
         return st->desc->process(state, j->b, &st->ctx, err);
+    if (j->b) { /* the feed brought the batch (a channel): it is made */
+        sl_batch_set_seq(j->b, sl_batch_seq(j->b), j->lidx);
+        return SL_OK;
+    }
     SL_TRY(sl_batch_pool_get(p->pool, &j->b, err));
     sl_batch_set_seq(j->b, j->seq, j->lidx);
     return st->desc->produce(state, j->seq, j->b, &st->ctx, err);
@@ -351,16 +356,22 @@ static void reset_counters(sl_pipeline *p)
     }
 }
 
-/* One round: the team runs until no job runs and none can fire. */
+/* One round: the team runs until no job runs and none can fire. Every
+ * stage is looked at, last first: after a wait, what changed may be a
+ * credit of the last stage or input of the first. */
 static void run_round(sl_pipeline *p)
 {
 #pragma omp parallel num_threads(p->threads) default(none) shared(p)
 #pragma omp single
     {
         pl_job keep = {.stage = -1};
-        poke(p, 0, &keep);
-        if (keep.stage >= 0)
-            run_task(p, keep);
+        for (size_t i = p->nstages; i-- > 0;) {
+            poke(p, i, &keep);
+            if (keep.stage >= 0) {
+                run_task(p, keep);
+                keep.stage = -1;
+            }
+        }
     }
 }
 
@@ -372,9 +383,17 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
      * go again. The pipeline is empty then, so nothing is held meanwhile. */
     for (;;) {
         run_round(p);
-        if (stopping(p) || p->feed_end || !p->feed)
+        if (stopping(p))
             break;
-        p->feed->wait(p->feed->self, &p->stop);
+        if (p->feed_end && atomic_load(&p->stages[p->nstages - 1].completed) ==
+                               atomic_load(&p->next_lidx))
+            break;
+        if (p->waiter.wait)
+            p->waiter.wait(p->waiter.self, &p->stop);
+        else if (p->feed && !p->feed_end)
+            p->feed->wait(p->feed->self, &p->stop);
+        else
+            break; /* stalled: reported below */
     }
     drain(p);
     p->peak_batches = sl_batch_pool_peak(p->pool);

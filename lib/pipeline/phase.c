@@ -75,3 +75,26 @@ bool sl__run_failed_or_stopping(const sl_pipeline *p)
 }
 
 uint64_t sl__run_total_batches(const sl_pipeline *p) { return p->total_batches; }
+
+void sl__run_set_tail_credits(sl_pipeline *p, atomic_long *credits) { p->tail_credits = credits; }
+
+void sl__run_set_waiter(sl_pipeline *p, const sl__waiter *w)
+{
+    p->waiter = w ? *w : (sl__waiter){0};
+}
+
+void sl__run_set_plan(sl_pipeline *p, uint64_t batches, uint64_t rows)
+{
+    p->total_batches = batches;
+    p->total_rows = rows;
+}
+
+sl_batch_pool *sl__run_pool(sl_pipeline *p) { return p->pool; }
+
+void **sl__run_instance(sl_pipeline *p, size_t i, int k)
+{
+    return i < p->nstages && k >= 0 && k < p->stages[i].conc ? &p->stages[i].inst[k] : NULL;
+}
+
+sl_stage_mode sl__run_stage_mode(const sl_pipeline *p, size_t i) { return p->stages[i].mode; }
+int sl__run_stage_queue(const sl_pipeline *p, size_t i) { return p->stages[i].qcap; }

@@ -29,8 +29,11 @@ typedef enum sl__feed_status {
 typedef struct sl__feed {
     void *self;
     /* The next seq, in increasing order. Called by one thread at a time (the
-     * source's firer, any thread of the team); must not block. */
-    sl__feed_status (*claim)(void *self, uint64_t *seq);
+     * source's firer, any thread of the team); must not block. A feed may
+     * hand over a whole batch (*b, taken from sl__run_pool: the source's
+     * produce() is then skipped), as a channel from another rank does; it
+     * leaves *b NULL otherwise. */
+    sl__feed_status (*claim)(void *self, uint64_t *seq, sl_batch **b);
     /* Called between rounds, with no job running, after claim said WAIT:
      * returns once claim may say HAVE or END, or *stop is non-zero. */
     void (*wait)(void *self, const atomic_int *stop);
@@ -40,6 +43,31 @@ typedef struct sl__feed {
 typedef struct sl__row_range {
     uint64_t lo, hi;
 } sl__row_range;
+
+/* Called between rounds when the run is not over and nothing can fire:
+ * returns when something outside the pipeline may have changed (input or
+ * credits arrived) or *stop is set. Without one, the feed's wait is used. */
+typedef struct sl__waiter {
+    void *self;
+    void (*wait)(void *self, const atomic_int *stop);
+} sl__waiter;
+
+/* Credits for the last stage: when set, it fires only with one taken from
+ * *credits (someone outside, a channel, gives them). Set before the run. */
+void sl__run_set_tail_credits(sl_pipeline *p, atomic_long *credits);
+void sl__run_set_waiter(sl_pipeline *p, const sl__waiter *w);
+/* The plan as the whole job sees it (a segment's head stage does not know). */
+void sl__run_set_plan(sl_pipeline *p, uint64_t batches, uint64_t rows);
+/* The batches of the run (after sl__run_begin). */
+sl_batch_pool *sl__run_pool(sl_pipeline *p);
+/* Instance k of stage i, to hand a built-in stage its state. */
+void **sl__run_instance(sl_pipeline *p, size_t i, int k);
+/* The stage's resolved mode, and its input capacity. */
+sl_stage_mode sl__run_stage_mode(const sl_pipeline *p, size_t i);
+int sl__run_stage_queue(const sl_pipeline *p, size_t i);
+/* A stage of a job file, resolved against the registry, appended to p. */
+sl_status sl__run_add_job_stage(sl_pipeline *p, const sl_job_stage *js, sl_registry *reg,
+                                sl_error *err);
 
 /* Prepares a run on rank `rank` of `nranks`. sink_path, when not NULL,
  * replaces the file the sink writes (a rank's part file); record_rows keeps

@@ -90,6 +90,8 @@ struct sl_pipeline {
     uint64_t total_batches, total_rows;
     const sl__feed *feed;
     bool feed_end;
+    atomic_long *tail_credits; /* NULL: the last stage needs none */
+    sl__waiter waiter;
     _Alignas(PL_CACHELINE) atomic_uint_fast64_t next_lidx; /* atomic */
 
     _Alignas(PL_CACHELINE) atomic_int failed;  /* atomic: 1 once a batch failed */
