@@ -213,17 +213,17 @@ static int run_job(sl_dist *d, const run_args *a)
     s = sl_registry_create(&reg, &err);
     if (s == SL_OK)
         s = sl_pipeline_from_job(&p, job, reg, &opts, &err);
-    if (s == SL_OK && sl_job_stage_mode(job) && sl_dist_size(d) > 1)
-        s = sl_error_set(&err, SL_EINVAL, __FILE__, __LINE__, __func__,
-                    "%s: stages placed on ranks ('ranks:') are not supported yet; remove the "
-                    "'ranks:' keys to run in batch mode",
-                    sl_job_path(job));
+    const char *warning = NULL;
+    if (s == SL_OK)
+        s = sl_dist_check(d, p, job, &warning, &err);
     s = sl_dist_agree(d, s, &err, false);
+    if (s == SL_OK && warning && sl_dist_rank(d) == 0)
+        fprintf(stderr, "sluice: warning: %s\n", warning);
     int rc = s == SL_OK ? CLI_OK : cli_fail(&err, cli_build_status(s));
     if (rc == CLI_OK) {
         run_active = p;
         set_signals(true);
-        s = sl_dist_run(d, p, sl_job_distribution(job), &err);
+        s = sl_dist_run(d, p, job, reg, &err);
         set_signals(false);
         run_active = NULL;
         rc = s == SL_OK ? CLI_OK : cli_fail(&err, CLI_FAILED);

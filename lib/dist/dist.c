@@ -76,35 +76,47 @@ int sl_dist_rank(const sl_dist *d) { return d ? d->rank : 0; }
 int sl_dist_size(const sl_dist *d) { return d ? d->size : 1; }
 bool sl_dist_uses_mpi(const sl_dist *d) { return d && d->mpi; }
 
-sl_status sl_dist_agree(sl_dist *d, sl_status s, sl_error *err, bool name_rank)
+static sl_status agree(sl_dist *d, sl_status s, sl_error *err, bool name_rank, bool induced)
 {
     if (!d || !d->mpi || d->size == 1)
         return s;
-    int mine = s != SL_OK ? d->rank : INT_MAX, first = INT_MAX;
+    /* The key orders failures: original ones by rank, then induced ones. */
+    int mine = s == SL_OK ? INT_MAX : induced ? d->size + d->rank : d->rank, first = INT_MAX;
     if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, d->comm) != MPI_SUCCESS)
         return SL_FAIL(SL_EMPI, "rank %d: MPI_Allreduce failed while ranks compared their status",
                        d->rank);
     if (first == INT_MAX)
         return SL_OK;
-    /* One broadcast carries the code and the message of the lowest failing
+    int root = first % d->size;
+    /* One broadcast carries the code and the message of the first failing
      * rank, so every rank reports the same line and exits the same way. */
     char buf[sizeof(int) + SL_ERROR_MSG_MAX];
     memset(buf, 0, sizeof buf);
-    if (d->rank == first) {
+    if (d->rank == root) {
         int code = (int)s;
         memcpy(buf, &code, sizeof code);
         snprintf(buf + sizeof(int), SL_ERROR_MSG_MAX, "%s", err->msg[0] ? err->msg : sl_status_str(s));
     }
-    if (MPI_Bcast(buf, (int)sizeof buf, MPI_BYTE, first, d->comm) != MPI_SUCCESS)
+    if (MPI_Bcast(buf, (int)sizeof buf, MPI_BYTE, root, d->comm) != MPI_SUCCESS)
         return SL_FAIL(SL_EMPI, "rank %d: MPI_Bcast failed while ranks shared an error", d->rank);
     int code;
     memcpy(&code, buf, sizeof code);
     buf[sizeof buf - 1] = '\0';
-    if (d->rank != first)
+    if (d->rank != root)
         sl_error_set(err, (sl_status)code, __FILE__, __LINE__, __func__, "%s", buf + sizeof(int));
     if (name_rank)
-        sl_error_prefix(err, "rank %d", first);
+        sl_error_prefix(err, "rank %d", root);
     return (sl_status)code;
+}
+
+sl_status sl_dist_agree(sl_dist *d, sl_status s, sl_error *err, bool name_rank)
+{
+    return agree(d, s, err, name_rank, false);
+}
+
+sl_status sl__dist_agree_cause(sl_dist *d, sl_status s, sl_error *err, bool induced)
+{
+    return agree(d, s, err, true, induced);
 }
 
 void sl_dist_abort(sl_dist *d, int code)

@@ -28,6 +28,9 @@ typedef struct sl__sched sl__sched;
 
 sl_status sl__sched_create(sl__sched **out, sl_dist *d, const sl_job_dist *how,
                            uint64_t total_batches, sl_error *err);
+/* The same over the ranks of comm (stage mode: the source's group). */
+sl_status sl__sched_create_on(sl__sched **out, MPI_Comm comm, int rank, int size, bool mpi,
+                              const sl_job_dist *how, uint64_t total_batches, sl_error *err);
 const sl__feed *sl__sched_feed(sl__sched *s);
 /* true when the batches must run beside a communication loop */
 bool sl__sched_needs_progress(const sl__sched *s);
@@ -39,6 +42,19 @@ sl_status sl__sched_progress(sl__sched *s, bool failed, sl_error *err);
 void sl__sched_wake(sl__sched *s);
 /* Collective: frees the MPI window. */
 void sl__sched_destroy(sl__sched **s);
+
+/* dist.c: like sl_dist_agree (names the rank), but a failure only caused
+ * by another rank's (induced) ranks after every original one. */
+sl_status sl__dist_agree_cause(sl_dist *d, sl_status s, sl_error *err, bool induced);
+
+/* dist_run.c: rank 0 merges the ranks' part files of p's output and
+ * publishes it. */
+sl_status sl__merge_parts(sl_dist *d, sl_pipeline *p, sl__row_range **ranges, size_t *nranges,
+                          sl_error *err);
+
+/* stage_run.c: a run with stages placed on rank groups. */
+sl_status sl__stage_run(sl_dist *d, sl_pipeline *full, const sl_job *job, sl_registry *reg,
+                        sl_error *err);
 
 /* reduce.c --------------------------------------------------------------- */
 

@@ -26,6 +26,8 @@
 #include "dist/dist_impl.h"
 #include "dist/h5merge.h"
 
+#include <sluice/placement.h>
+
 typedef struct batch_thread {
     sl_pipeline *p;
     const sl__feed *feed;
@@ -80,8 +82,8 @@ static char *part_path(const char *output, int rank)
 }
 
 /* Rank 0: the other ranks' parts into OUTPUT.part, then OUTPUT. */
-static sl_status merge_parts(sl_dist *d, sl_pipeline *p, sl__row_range **ranges,
-                             size_t *nranges, sl_error *err)
+sl_status sl__merge_parts(sl_dist *d, sl_pipeline *p, sl__row_range **ranges, size_t *nranges,
+                          sl_error *err)
 {
     const char *output = sl__run_output(p);
     char **parts = calloc((size_t)d->size, sizeof *parts);
@@ -130,15 +132,19 @@ static sl_status conclude(sl_dist *d, sl_pipeline *p, sl_error *err)
     size_t *nranges = NULL;
     s = sl__reduce_rows(d, p, &ranges, &nranges, err);
     if (s == SL_OK && d->rank == 0)
-        s = merge_parts(d, p, ranges, nranges, err);
+        s = sl__merge_parts(d, p, ranges, nranges, err);
     sl__reduce_rows_free(d, ranges, nranges);
     return sl_dist_agree(d, s, err, true);
 }
 
-sl_status sl_dist_run(sl_dist *d, sl_pipeline *p, const sl_job_dist *how, sl_error *err)
+sl_status sl_dist_run(sl_dist *d, sl_pipeline *p, const sl_job *job, sl_registry *reg,
+                      sl_error *err)
 {
     if (!d || !d->mpi || d->size == 1)
         return sl_pipeline_run(p, err);
+    if (job && sl_job_stage_mode(job))
+        return sl__stage_run(d, p, job, reg, err);
+    const sl_job_dist *how = job ? sl_job_distribution(job) : NULL;
     /* sl_job_dist_check said what is wrong with the settings in the user's
      * terms; this only keeps a library caller from reading past weights. */
     SL_CHECK(!how || !how->nweights || how->nweights == (size_t)d->size, SL_EINVAL,

@@ -14,6 +14,14 @@
 #   failure    a batch fails on one rank: every rank stops with one line and
 #              exit 1, no output and no part file is left.
 #   badinput   bad schedule settings: one line on rank 0, exit 2, every rank ends.
+#   stage-equal   stages placed on rank groups (source and sink on rank 0, the
+#              kernel on the rest; two-rank groups; every route): the same
+#              datasets and totals as one process.
+#   stage-credits a slow stage behind a channel: the batches in flight reach
+#              the credits and never pass them, for several capacities.
+#   stage-failure a batch fails on a kernel rank: one line naming rank, stage
+#              and batch, exit 1 everywhere, nothing left behind.
+#   stage-badinput placements that cannot run on the rank count: exit 2.
 #
 # Environment: SLUICE (the command), WORK (a scratch directory), JOBS (jobs/),
 # FIXTURES (the directory of the failat test stage).
@@ -193,6 +201,144 @@ badinput)
     rc=$?
     [ "$rc" = 2 ] && [ "$(cat exists.h5)" = keep ] || fail "existing output: exit $rc: $(cat b3.err)"
     [ ! -e x.h5 ] || fail "output written after bad input"
+    ;;
+stage-equal)
+    # placed JOB NP ROUTE STAGE=RANKS... : writes NAME.yaml from jobs/JOB.yaml with
+    # `ranks:` added to the named stages, runs it on NP ranks, compares.
+    placed() {
+        job=$1 np=$2 route=$3
+        shift 3
+        name="$job-np$np-$route-$(echo "$*" | tr ' =,' '_+.')"
+        awk -v spec="$*" '
+            BEGIN { n = split(spec, kv, " "); for (i = 1; i <= n; i++) { split(kv[i], p, "="); r[p[1]] = p[2] } }
+            { print }
+            /^  - stage: / { st = $3; if (st in r) print "    ranks: \"" r[st] "\"" }
+        ' "$JOBS/$job.yaml" >"$name.yaml"
+        printf 'distribution:\n  route: %s\n' "$route" >>"$name.yaml"
+        [ "$route" = weighted ] && printf '  route_weights: [1, 3]\n' >>"$name.yaml"
+        if ! mpi "$np" run "$name.yaml" -t 1 -o "$name.h5" --force $ARGS >"$name.log" 2>&1; then
+            fail "$name: exit status: $(tail -5 "$name.log")"
+            return
+        fi
+        same_datasets "ref-$job.h5" "$name.h5" "$name"
+        for a in $CHECK_ATTRS; do
+            [ "$(attr "ref-$job.h5" "$a")" = "$(attr "$name.h5" "$a")" ] ||
+                fail "$name: $a = $(attr "$name.h5" "$a"), want $(attr "ref-$job.h5" "$a")"
+        done
+        no_leftovers "$name.h5"
+    }
+    ARGS="intervals.stop=1e9 intervals.width=1e7"
+    CHECK_ATTRS="sum_count sum_twins"
+    "$SLUICE" run "$JOBS/primes.yaml" -o ref-primes.h5 -q $ARGS || fail "reference primes"
+    for np in 2 3 4; do
+        placed primes "$np" round_robin intervals=0 primes=rest sum=0
+    done
+    placed primes 4 least_outstanding intervals=0 primes=rest sum=0
+    placed primes 3 weighted intervals=0 primes=1-2 sum=0
+    # Two-rank source and sink group (the sink's part files are merged).
+    placed primes 4 round_robin intervals=0-1 primes=2-3 sum=0-1
+    ARGS="range.stop=3000 range.batch=100 fib.store=full"
+    CHECK_ATTRS="sum_digits"
+    "$SLUICE" run "$JOBS/fib.yaml" -o ref-fib.h5 -q $ARGS || fail "reference fib"
+    placed fib 3 round_robin range=0 fib=rest sum=0
+    ARGS="matgen.n=32 matgen.count=12 matmul.store=full"
+    CHECK_ATTRS=""
+    "$SLUICE" run "$JOBS/matmul.yaml" -o ref-matmul.h5 -q $ARGS || fail "reference matmul"
+    placed matmul 3 least_outstanding matgen=0 matmul=rest sum=0
+    ;;
+stage-credits)
+    # The slow stage (failat sleeping 20 ms a batch) on ranks 1-2, fed from
+    # rank 0 by a fast source: the source's rank fills every credit and
+    # waits; the peak in flight must reach the credits and never pass them.
+    for q in 1 2 5; do
+        cat >slow$q.yaml <<YAML
+job: slow
+output: slow$q.h5
+stages:
+  - stage: range
+    ranks: 0
+    params: {start: 0, stop: 4000, batch: 100}
+  - stage: failat
+    ranks: rest
+    queue: $q
+    params: {sleep_ms: 20}
+  - stage: sum
+    ranks: 0
+    params: {columns: [n]}
+  - stage: h5sink
+YAML
+        SLUICE_STAGE_PATH=$FIXTURES mpi 3 run slow$q.yaml -t 1 --force >slow$q.out 2>slow$q.err ||
+            { fail "queue $q: exit status: $(cat slow$q.err)"; continue; }
+        credits=$(awk '$1 == "channel_1_credits" { print $3 }' slow$q.out)
+        peak=$(awk '$1 == "channel_1_peak_in_flight" { print $3 }' slow$q.out)
+        # Each of the 2 receivers grants its q slots (at least 1 per sender).
+        [ "$credits" = $((2 * q)) ] || fail "queue $q: credits $credits, want $((2 * q))"
+        [ -n "$peak" ] && [ "$peak" -le "$credits" ] || fail "queue $q: peak $peak above credits $credits"
+        [ "$peak" = "$credits" ] || fail "queue $q: peak $peak never reached the credits $credits"
+        grep -qx 'sum_n = 7998000' slow$q.out || fail "queue $q: sum of n: $(grep sum_n slow$q.out)"
+        ok "queue $q: $peak batches in flight at most, on $credits credits"
+    done
+    ;;
+stage-failure)
+    cat >sfail.yaml <<'YAML'
+job: sfail
+output: sbad.h5
+stages:
+  - stage: range
+    ranks: 0
+    params: {start: 0, stop: 3000, batch: 100}
+  - stage: failat
+    ranks: rest
+    params: {seq: 17}
+  - stage: fib
+  - stage: sum
+    ranks: 0
+    params: {columns: [digits]}
+  - stage: h5sink
+YAML
+    for np in 2 4; do
+        SLUICE_STAGE_PATH=$FIXTURES mpi "$np" run sfail.yaml -t 1 >sf.out 2>sf.err
+        rc=$?
+        [ "$rc" = 1 ] || fail "np $np: exit status $rc, want 1: $(cat sf.err)"
+        [ "$(grep -c '^sluice: ' sf.err)" = 1 ] || fail "np $np: not one error line: $(cat sf.err)"
+        grep -q "^sluice: rank [1-9][0-9]*: stage 'failat', batch 17: failat: told to fail on batch 17\$" sf.err ||
+            fail "np $np: message: $(cat sf.err)"
+        [ ! -e sbad.h5 ] && [ -z "$(ls | grep part)" ] || fail "np $np: files left: $(ls)"
+    done
+    ok "a failing kernel rank stops the placed pipeline cleanly"
+    ;;
+stage-badinput)
+    # expect_bad NP WANT YAML-FILE: exit 2 and one line containing WANT.
+    expect_bad() {
+        mpi "$1" run "$3" -o never.h5 >bad.out 2>bad.err
+        rc=$?
+        [ "$rc" = 2 ] && [ "$(grep -c '^sluice: ' bad.err)" = 1 ] && grep -qF "$2" bad.err ||
+            fail "$3 on $1 ranks: exit $rc, want 2 and '$2': $(head -2 bad.err)"
+        [ ! -e never.h5 ] || fail "$3: output written"
+    }
+    mk() { # mk NAME R_SOURCE R_KERNEL R_SINK
+        cat >"$1.yaml" <<YAML
+job: $1
+stages:
+  - stage: range
+    ranks: "$2"
+  - stage: fib
+    ranks: "$3"
+  - stage: sum
+    params: {columns: [digits]}
+  - stage: h5sink
+    ranks: "$4"
+YAML
+    }
+    mk norank 0 1-5 0
+    expect_bad 3 "$(printf 'norank.yaml:6:12')" norank.yaml
+    mk overlap 0-1 1-2 0-1
+    expect_bad 3 "overlap" overlap.yaml
+    mk empty 0 1 rest
+    expect_bad 2 "empty" empty.yaml
+    mk sinkaway 0 1 2
+    expect_bad 3 "rank 0" sinkaway.yaml
+    ok "bad placements refused"
     ;;
 *)
     echo "mpi_test.sh: unknown case '$case_'" >&2

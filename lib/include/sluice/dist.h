@@ -18,6 +18,7 @@
 #include <sluice/error.h>
 #include <sluice/job.h>
 #include <sluice/pipeline.h>
+#include <sluice/plugin.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,11 +41,21 @@ bool sl_dist_uses_mpi(const sl_dist *d);
  * when all succeeded. Collective. */
 sl_status sl_dist_agree(sl_dist *d, sl_status s, sl_error *err, bool name_rank);
 
-/* Runs p on every rank as the job's distribution settings say, then reduces
+/* Runs p (built from job with reg) on every rank as the job's distribution
+ * settings say: batch mode, or stage mode when the job places stages on
+ * ranks (then each rank builds and runs its part of the job), and reduces
  * the results and figures to rank 0 (sl_pipeline_stage_stats, the results of
  * sl_pipeline_ctx and sl_pipeline_wall on rank 0 are the whole job's) and
  * publishes one output file. Collective; every rank returns the same status. */
-sl_status sl_dist_run(sl_dist *d, sl_pipeline *p, const sl_job_dist *how, sl_error *err);
+sl_status sl_dist_run(sl_dist *d, sl_pipeline *p, const sl_job *job, sl_registry *reg,
+                      sl_error *err);
+
+/* Checks what only the rank count decides (stage placement: ranks that
+ * exist, groups that do not overlap, the file written on rank 0's group)
+ * before anything runs. *warning: a line to show the user (idle ranks), or
+ * NULL. Every rank decides the same. */
+sl_status sl_dist_check(sl_dist *d, sl_pipeline *p, const sl_job *job, const char **warning,
+                        sl_error *err);
 
 /* Ends every rank at once (a second signal): MPI_Abort under MPI. */
 void sl_dist_abort(sl_dist *d, int code);
