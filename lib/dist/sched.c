@@ -10,8 +10,9 @@
  *          next `chunk` seqs with one MPI_Fetch_and_op. No rank hands out
  *          work in a loop: the counter is a remote atomic.
  * guided   The same counter, but a take is max(chunk, remaining / (2 P)),
- *          where remaining is what the rank's previous take left: big chunks
- *          early, small ones at the end. Still one MPI_Fetch_and_op per
+ *          where remaining is estimated from the rank's previous take (what
+ *          it left, less one such take per other rank): big chunks early,
+ *          small ones at the end. Still one MPI_Fetch_and_op per
  *          take; compare-and-swap would size chunks exactly, but Open MPI
  *          4.1's shared-memory emulation of it crashes (a segfault in
  *          mca_btl_vader_emu_acswap, seen here), and the estimate is off
@@ -40,7 +41,9 @@
 
 struct sl__sched {
     sl__feed feed;
-    sl_dist *d;
+    MPI_Comm comm; /* the ranks that share the seqs (all, or the source's group) */
+    int rank, size;
+    bool mpi;
     sl_schedule kind;
     uint64_t total, chunk;
 
@@ -53,6 +56,7 @@ struct sl__sched {
     uint64_t *counter; /* rank 0's window memory */
     bool poisoned;
     uint64_t seen;                       /* guided: the counter after our last take */
+    uint64_t last_take;                  /* guided: the size of our last take */
     uint64_t cur, cur_hi;                /* the consumer's chunk */
     sl__row_range ring[SCHED_RING];
     _Alignas(64) atomic_size_t head;     /* consumer */
@@ -79,7 +83,7 @@ static sl__feed_status static_claim(void *self, uint64_t *seq, sl_batch **b)
     *seq = s->next++;
     /* Left the chunk: jump to this rank's next one. */
     if (s->next % s->chunk == 0)
-        s->next += s->chunk * (uint64_t)(s->d->size - 1);
+        s->next += s->chunk * (uint64_t)(s->size - 1);
     return SL__FEED_HAVE;
 }
 
@@ -87,7 +91,7 @@ static void never_wait(void *self, const atomic_int *stop) { (void)self, (void)s
 
 static sl_status static_plan(sl__sched *s, const sl_job_dist *how, sl_error *err)
 {
-    int P = s->d->size, r = s->d->rank;
+    int P = s->size, r = s->rank;
     if (how && how->chunk) {
         s->cyclic = true;
         s->next = (uint64_t)r * s->chunk;
@@ -162,7 +166,12 @@ static sl_status take_chunk(sl__sched *s, uint64_t *lo, uint64_t *hi, sl_error *
 {
     uint64_t n = s->chunk, old = 0;
     if (s->kind == SL_SCHED_GUIDED) {
-        uint64_t left = s->total > s->seen ? s->total - s->seen : 0, P2 = 2 * (uint64_t)s->d->size;
+        /* What is left as we last saw it, less what the others have likely
+         * taken since (one take of our size each): without that, the takes
+         * right after the start are all sized from an empty counter. */
+        uint64_t others = (uint64_t)(s->size - 1) * s->last_take;
+        uint64_t left = s->total > s->seen + others ? s->total - s->seen - others : 0;
+        uint64_t P2 = 2 * (uint64_t)s->size;
         uint64_t g = (left + P2 - 1) / P2;
         n = g > n ? g : n;
     }
@@ -170,10 +179,11 @@ static sl_status take_chunk(sl__sched *s, uint64_t *lo, uint64_t *hi, sl_error *
     if (rc == MPI_SUCCESS)
         rc = MPI_Win_flush(0, s->win);
     SL_CHECK(rc == MPI_SUCCESS, SL_EMPI, "rank %d: MPI_Fetch_and_op on the work counter failed",
-             s->d->rank);
+             s->rank);
     *lo = old < s->total ? old : s->total;
     *hi = old + n < s->total && old + n > old ? old + n : s->total;
     s->seen = *hi;
+    s->last_take = n;
     return SL_OK;
 }
 
@@ -210,9 +220,9 @@ sl_status sl__sched_progress(sl__sched *s, bool failed, sl_error *err)
     }
     /* Rank 0 hosts the counter: without hardware atomics the other ranks'
      * operations complete only while it is inside MPI, so it looks in. */
-    if (s->d->rank == 0) {
+    if (s->rank == 0) {
         int flag;
-        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, s->d->comm, &flag, MPI_STATUS_IGNORE);
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, s->comm, &flag, MPI_STATUS_IGNORE);
     }
     pthread_mutex_lock(&s->mu);
     struct timespec ts;
@@ -249,20 +259,29 @@ static uint64_t default_chunk(sl_schedule kind, uint64_t total, int P)
 sl_status sl__sched_create(sl__sched **out, sl_dist *d, const sl_job_dist *how,
                            uint64_t total_batches, sl_error *err)
 {
+    return sl__sched_create_on(out, d->comm, d->rank, d->size, d->mpi, how, total_batches, err);
+}
+
+sl_status sl__sched_create_on(sl__sched **out, MPI_Comm comm, int rank, int size, bool mpi,
+                              const sl_job_dist *how, uint64_t total_batches, sl_error *err)
+{
     *out = NULL;
     /* The settings were checked against the rank count (sl_job_dist_check
      * in sl_dist_run): weights only for static blocks, one per rank. */
     sl__sched *s = calloc(1, sizeof *s);
     SL_CHECK(s, SL_ENOMEM, "out of memory");
-    s->d = d;
+    s->comm = comm;
+    s->rank = rank;
+    s->size = size;
+    s->mpi = mpi;
     s->kind = how ? how->schedule : SL_SCHED_STATIC;
     s->total = total_batches;
-    s->chunk = how && how->chunk ? how->chunk : default_chunk(s->kind, total_batches, d->size);
+    s->chunk = how && how->chunk ? how->chunk : default_chunk(s->kind, total_batches, size);
     s->win = MPI_WIN_NULL;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->feed.self = s;
-    if (d->size == 1 || !d->mpi)
+    if (size == 1 || !mpi)
         s->kind = SL_SCHED_STATIC; /* one rank: nothing to share */
     if (s->kind == SL_SCHED_STATIC) {
         s->feed.claim = static_claim;
@@ -275,20 +294,20 @@ sl_status sl__sched_create(sl__sched **out, sl_dist *d, const sl_job_dist *how,
     }
     s->feed.claim = counter_claim;
     s->feed.wait = counter_wait;
-    MPI_Aint bytes = d->rank == 0 ? (MPI_Aint)sizeof(uint64_t) : 0;
-    int rc = MPI_Win_allocate(bytes, (int)sizeof(uint64_t), MPI_INFO_NULL, d->comm, &s->counter,
+    MPI_Aint bytes = rank == 0 ? (MPI_Aint)sizeof(uint64_t) : 0;
+    int rc = MPI_Win_allocate(bytes, (int)sizeof(uint64_t), MPI_INFO_NULL, comm, &s->counter,
                               &s->win);
-    if (rc == MPI_SUCCESS && d->rank == 0)
+    if (rc == MPI_SUCCESS && rank == 0)
         *s->counter = 0;
     /* The counter is set before anyone may touch it. */
     if (rc == MPI_SUCCESS)
-        rc = MPI_Barrier(d->comm);
+        rc = MPI_Barrier(comm);
     if (rc == MPI_SUCCESS)
         rc = MPI_Win_lock_all(MPI_MODE_NOCHECK, s->win);
     if (rc != MPI_SUCCESS) {
         sl__sched_destroy(&s);
         return SL_FAIL(SL_EMPI, "rank %d: cannot create the MPI window of the work counter",
-                       d->rank);
+                       rank);
     }
     *out = s;
     return SL_OK;

@@ -403,9 +403,13 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
     }
     uint64_t done = atomic_load(&p->stages[p->nstages - 1].completed);
     uint64_t claimed = atomic_load(&p->next_lidx);
-    SL_CHECK((done == claimed && p->feed_end) || !atomic_load(&p->stop), SL_ECANCELED,
-             "run stopped on request after %llu of %llu batches", (unsigned long long)done,
-             (unsigned long long)p->total_batches);
+    if (!(done == claimed && p->feed_end) && atomic_load(&p->stop)) {
+        if (p->feed) /* a share of the job: its size is not known here */
+            return SL_FAIL(SL_ECANCELED, "run stopped on request after %llu batches here",
+                           (unsigned long long)done);
+        return SL_FAIL(SL_ECANCELED, "run stopped on request after %llu of %llu batches",
+                       (unsigned long long)done, (unsigned long long)p->total_batches);
+    }
     SL_CHECK(done == claimed && p->feed_end, SL_EINVAL,
              "internal error: the pipeline stalled after %llu of %llu batches",
              (unsigned long long)done, (unsigned long long)claimed);
