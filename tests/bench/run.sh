@@ -10,6 +10,11 @@
 # Rows:
 #   primes   `sluice run jobs/primes.yaml -t T` vs `primesieve 1e10 -tT -c1 -c2 -q`,
 #            wall time of each whole command; ratio = reference s / sluice s.
+#   ranks    `mpirun -np 2 --bind-to none sluice run jobs/primes.yaml -t 1 --schedule S`
+#            (2 ranks x 1 thread) vs `sluice run jobs/primes.yaml -t 2` (1 process,
+#            no mpirun), S = static and dynamic; wall time of each whole command,
+#            mpirun's start included; ratio = threads s / ranks s, target 0.95.
+#            An info row gives the same ratio on sluice's own `wall` lines.
 #   matmul   `sluice run jobs/matmul.yaml -t 2` (matgen generates the inputs inside
 #            the pipeline, and that time counts) in GFLOP/s = 2 n^3 count / wall
 #            of the whole command, vs bench_dgemm (same matrices generated
@@ -23,7 +28,9 @@
 #
 # Environment: SLUICE_BUILD_DIR (default <repo>/build/bench) is configured and
 # built with -j2 unless SLUICE_BENCH_NO_BUILD=1. BENCH_MATMUL_N, BENCH_MATMUL_COUNT
-# and BENCH_OVERHEAD_BATCHES override the default sizes.
+# and BENCH_OVERHEAD_BATCHES override the default sizes. OMPI_ALLOW_RUN_AS_ROOT,
+# OMPI_ALLOW_RUN_AS_ROOT_CONFIRM (1) and OMPI_MCA_btl (self,vader: no network
+# probing) are exported for mpirun when unset.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -90,6 +97,10 @@ for f in "$SLUICE" "$DGEMM" "$OVERHEAD"; do
 done
 
 # --- the reference tools --------------------------------------------------------
+command -v mpirun >/dev/null 2>&1 ||
+    { echo "run.sh: mpirun is missing (the ranks rows need it; Debian package openmpi-bin)" >&2; exit 1; }
+: "${OMPI_ALLOW_RUN_AS_ROOT:=1}" "${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:=1}" "${OMPI_MCA_btl:=self,vader}"
+export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM OMPI_MCA_btl
 if ! command -v primesieve >/dev/null 2>&1; then
     echo "install: primesieve (Debian package)"
     SUDO=
@@ -98,7 +109,7 @@ if ! command -v primesieve >/dev/null 2>&1; then
         { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q primesieve; }; } \
         >"$TMP/apt.log" 2>&1 || { tail -n 20 "$TMP/apt.log" >&2; echo "run.sh: cannot install primesieve" >&2; exit 1; }
 fi
-echo "tools:   $("$SLUICE" --version 2>/dev/null | head -n1 || echo sluice), $(primesieve --version | head -n1)"
+echo "tools:   $("$SLUICE" --version 2>/dev/null | head -n1 || echo sluice), $(primesieve --version | head -n1), $(mpirun --version 2>/dev/null | head -n1)"
 echo
 
 # --- helpers ----------------------------------------------------------------------
@@ -176,6 +187,69 @@ primes_row() {
         "$(cell "$rm" "$rlo" "$rhi" %.3f)" "$(cell "$qm" "$qlo" "$qhi" %.3f)" ">=0.90" "$f"
 }
 
+# --- primes: 2 ranks x 1 thread vs 1 rank x 2 threads ----------------------------------
+# ranks_row SCHEDULE: A (reference) = one process, 2 threads, no mpirun; B = mpirun -np 2,
+# 1 thread per rank. Whole-command wall times (B pays mpirun's start and end, MPI_Init,
+# the part files and their merge); sluice's own wall line of each side is kept too.
+ranks_row() {
+    local sched=$1 r a b aw bw f
+    for f in k_a k_b k_ratio k_aw k_bw k_wratio; do : >"$TMP/$f"; done
+    local acmd=("$SLUICE" run "$ROOT/jobs/primes.yaml" -t 2 -o "$TMP/ranks_a.h5" --force
+        "intervals.stop=$PRIMES_STOP" "intervals.width=$PRIMES_WIDTH")
+    local bcmd=(mpirun -np 2 --bind-to none "$SLUICE" run "$ROOT/jobs/primes.yaml" -t 1
+        --schedule "$sched" -o "$TMP/ranks_b.h5" --force
+        "intervals.stop=$PRIMES_STOP" "intervals.width=$PRIMES_WIDTH")
+    for ((r = 1; r <= RUNS; r++)); do
+        rm -f "$TMP/ranks_b.h5"
+        if ((r % 2)); then
+            b=$(timed "$TMP/b.out" "${bcmd[@]}")
+            a=$(timed "$TMP/a.out" "${acmd[@]}")
+        else
+            a=$(timed "$TMP/a.out" "${acmd[@]}")
+            b=$(timed "$TMP/b.out" "${bcmd[@]}")
+        fi
+        # Same answers from one job over 2 ranks (not two independent runs), or the
+        # timing means nothing.
+        local ac at bc bt bn
+        ac=$(sed -n 's/^sum_count = //p' "$TMP/a.out")
+        at=$(sed -n 's/^sum_twins = //p' "$TMP/a.out")
+        bc=$(sed -n 's/^sum_count = //p' "$TMP/b.out")
+        bt=$(sed -n 's/^sum_twins = //p' "$TMP/b.out")
+        bn=$(sed -n 's/^ranks *//p' "$TMP/b.out")
+        if [ -z "$ac" ] || [ -z "$at" ] || [ "$ac" != "$bc" ] || [ "$at" != "$bt" ] ||
+            [ "$bn" != 2 ] || [ ! -s "$TMP/ranks_b.h5" ]; then
+            echo "run.sh: ranks ($sched) disagree: 1x2 threads count=$ac twins=$at;" \
+                "2 ranks count=$bc twins=$bt ranks='$bn' output $([ -s "$TMP/ranks_b.h5" ] && echo present || echo missing)" >&2
+            cat "$TMP/b.out" >&2
+            exit 1
+        fi
+        aw=$(sed -n 's/^wall *\([0-9.]*\) s$/\1/p' "$TMP/a.out")
+        bw=$(sed -n 's/^wall *\([0-9.]*\) s$/\1/p' "$TMP/b.out")
+        echo "$a" >>"$TMP/k_a"
+        echo "$b" >>"$TMP/k_b"
+        echo "$aw" >>"$TMP/k_aw"
+        echo "$bw" >>"$TMP/k_bw"
+        awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f\n", a / b }' >>"$TMP/k_ratio"
+        awk -v a="$aw" -v b="$bw" 'BEGIN { printf "%.6f\n", (b > 0) ? a / b : 0 }' >>"$TMP/k_wratio"
+        printf '  ranks %s run %d: 2 ranks x 1 thread %.3f s (its wall line %s s), 1 rank x 2 threads %.3f s (its wall line %s s)\n' \
+            "$sched" "$r" "$b" "$bw" "$a" "$aw"
+    done
+    read -r bm blo bhi < <(stats <"$TMP/k_b")
+    read -r am alo ahi < <(stats <"$TMP/k_a")
+    read -r qm qlo qhi < <(stats <"$TMP/k_ratio")
+    read -r bwm bwlo bwhi < <(stats <"$TMP/k_bw")
+    read -r awm awlo awhi < <(stats <"$TMP/k_aw")
+    read -r wm wlo whi < <(stats <"$TMP/k_wratio")
+    printf '  ranks %s: outside the wall line (whole command - wall line, medians) 2 ranks %.3f s, 1 rank %.3f s\n' \
+        "$sched" "$(sub "$bm" "$bwm")" "$(sub "$am" "$awm")"
+    f=$(verdict "$qm" 0.95)
+    [ "$f" = PASS ] || FAILED=1
+    row "primes <$PRIMES_STOP, 2 ranks x1 vs 1x2 thr, $sched (s)" "$(cell "$bm" "$blo" "$bhi" %.3f)" \
+        "$(cell "$am" "$alo" "$ahi" %.3f)" "$(cell "$qm" "$qlo" "$qhi" %.3f)" ">=0.95" "$f"
+    row "  same, $sched, sluice's wall lines only (s)" "$(cell "$bwm" "$bwlo" "$bwhi" %.3f)" \
+        "$(cell "$awm" "$awlo" "$awhi" %.3f)" "$(cell "$wm" "$wlo" "$whi" %.3f)" "-" "info"
+}
+
 # --- matmul ---------------------------------------------------------------------------
 matmul_row() {
     local r sl ref t flops f
@@ -241,6 +315,8 @@ overhead_rows() {
 echo "raw runs (whole-command wall times; sluice's own wall line in parentheses):"
 primes_row 2
 primes_row 1
+ranks_row static
+ranks_row dynamic
 matmul_row
 overhead_rows
 echo
@@ -249,6 +325,8 @@ printf '%-52s|%-26s|%-26s|%-20s|%-7s|%s\n' what "sluice med [min-max]" "referenc
 printf '%s\n' "${ROWS[@]}"
 echo
 echo "primes: ratio = primesieve s / sluice s (throughput); matmul: ratio = sluice GFLOP/s / bench_dgemm GFLOP/s."
+echo "ranks: sluice = mpirun -np 2 ... -t 1 (whole command, mpirun included), reference = the same job in one"
+echo "process with -t 2; ratio = reference s / ranks s. Its info row: the same from sluice's own wall lines."
 echo "Each ratio is the median of per-run pairs measured back to back; PASS when it meets the target."
 if [ "$CHECK" = 1 ] && [ "$FAILED" = 1 ]; then
     echo "run.sh --check: at least one row missed its target" >&2
