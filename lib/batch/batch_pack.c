@@ -15,6 +15,11 @@
  *       offsets[nrows] == data_len
  *   nothing after the last column.
  *
+ * The meta form (sl_batch_pack_meta) is the same with magic 0x4d424c53
+ * ("SLBM") and, for every column, the data bytes and the offsets left out
+ * (data_len stays): a receiver allocates the columns from it, then receives
+ * the data straight into them (MPI channels: no copy through a buffer).
+ *
  * sl_batch_unpack trusts nothing: the buffer comes from other ranks and from a
  * fuzzer. Every read is bounds-checked against the remaining length before it
  * happens, every size product is overflow-checked, and a column is only
@@ -28,6 +33,7 @@
 #include "batch/batch_impl.h"
 
 #define PACK_MAGIC 0x54424c53u
+#define META_MAGIC 0x4d424c53u
 #define PACK_VERSION 1u
 #define PACK_HEADER 48u
 
@@ -58,11 +64,16 @@ static size_t pad8(size_t n) { return (8 - n % 8) % 8; }
 /* a + b, saturating, so packed_size of an absurd batch fails in pack, not wraps. */
 static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
-static size_t column_packed_size(const sl_column *c, size_t nrows)
+static size_t column_meta_size(const sl_column *c)
 {
     size_t nlen = strlen(c->name);
     /* name_len, padded name, type+ndims, dims, data_len: all small */
-    size_t n = 8 + nlen + pad8(nlen) + 8 + 8 * (size_t)c->ndims + 8;
+    return 8 + nlen + pad8(nlen) + 8 + 8 * (size_t)c->ndims + 8;
+}
+
+static size_t column_packed_size(const sl_column *c, size_t nrows)
+{
+    size_t n = column_meta_size(c);
     n = add_sat(n, add_sat(c->nbytes, pad8(c->nbytes)));
     if (c->type == SL_TYPE_BYTES)
         n = add_sat(n, nrows < SIZE_MAX / 8 - 1 ? 8 * (nrows + 1) : SIZE_MAX);
@@ -91,7 +102,7 @@ static void wr_padded(writer *w, const void *src, size_t n)
     w->pos += n + pad8(n);
 }
 
-static void pack_column(writer *w, const sl_column *c, size_t nrows)
+static void pack_column(writer *w, const sl_column *c, size_t nrows, bool meta)
 {
     size_t nlen = strlen(c->name);
     wr_u64(w, nlen);
@@ -102,12 +113,23 @@ static void pack_column(writer *w, const sl_column *c, size_t nrows)
     for (int d = 0; d < c->ndims; d++)
         wr_u64(w, c->dims[d]);
     wr_u64(w, c->nbytes);
+    if (meta)
+        return;
     wr_padded(w, c->data, c->nbytes);
     if (c->type == SL_TYPE_BYTES)
         wr_padded(w, c->offsets, (nrows + 1) * sizeof(uint64_t));
 }
 
-sl_status sl_batch_pack(const sl_batch *b, void *buf, size_t cap, size_t *used, sl_error *err)
+size_t sl_batch_meta_size(const sl_batch *b)
+{
+    size_t n = PACK_HEADER;
+    for (int i = 0; i < b->ncols; i++)
+        n += column_meta_size(&b->slots[i].col);
+    return n;
+}
+
+static sl_status pack(const sl_batch *b, void *buf, size_t cap, size_t *used, bool meta,
+                      sl_error *err)
 {
     for (int i = 0; i < b->ncols; i++) {
         const sl__batch_slot *s = &b->slots[i];
@@ -115,12 +137,12 @@ sl_status sl_batch_pack(const sl_batch *b, void *buf, size_t cap, size_t *used, 
                  "cannot pack column '%s': it holds %zu of %zu rows, the batch has %zu",
                  s->col.name, s->filled, s->rows, b->nrows);
     }
-    size_t need = sl_batch_packed_size(b);
+    size_t need = meta ? sl_batch_meta_size(b) : sl_batch_packed_size(b);
     SL_CHECK(need != SIZE_MAX && buf && cap >= need, SL_ERANGE,
              "cannot pack batch %" PRIu64 ": buffer holds %zu bytes, it needs %zu", b->seq,
              buf ? cap : 0, need);
     writer w = {buf, 0};
-    uint32_t mv[2] = {PACK_MAGIC, PACK_VERSION};
+    uint32_t mv[2] = {meta ? META_MAGIC : PACK_MAGIC, PACK_VERSION};
     memcpy(w.p, mv, 8);
     w.pos = 8;
     wr_u64(&w, b->seq);
@@ -129,10 +151,21 @@ sl_status sl_batch_pack(const sl_batch *b, void *buf, size_t cap, size_t *used, 
     wr_u64(&w, b->nrows);
     wr_u64(&w, (uint64_t)b->ncols);
     for (int i = 0; i < b->ncols; i++)
-        pack_column(&w, &b->slots[i].col, b->nrows);
+        pack_column(&w, &b->slots[i].col, b->nrows, meta);
     if (used)
         *used = w.pos;
     return SL_OK;
+}
+
+sl_status sl_batch_pack(const sl_batch *b, void *buf, size_t cap, size_t *used, sl_error *err)
+{
+    return pack(b, buf, cap, used, false, err);
+}
+
+sl_status sl_batch_pack_meta(const sl_batch *b, void *buf, size_t cap, size_t *used,
+                             sl_error *err)
+{
+    return pack(b, buf, cap, used, true, err);
 }
 
 /* n bytes plus their zero padding, or false when they are not all in the buffer. */
@@ -160,15 +193,17 @@ static bool rd_u64(reader *r, uint64_t *v)
 
 #define BAD(...) SL_FAIL(SL_EINVAL, "batch message: " __VA_ARGS__)
 
-static sl_status unpack_header(sl_batch *b, reader *r, uint64_t *ncols, sl_error *err)
+static sl_status unpack_header(sl_batch *b, reader *r, uint64_t *ncols, bool meta,
+                               sl_error *err)
 {
     const unsigned char *p;
     if (!rd_span(r, 8, &p))
         return BAD("%zu bytes is shorter than the %u-byte header", r->len, PACK_HEADER);
     uint32_t mv[2];
     memcpy(mv, p, 8);
-    if (mv[0] != PACK_MAGIC)
-        return BAD("bad magic 0x%08" PRIx32 ", expected 0x%08x", mv[0], PACK_MAGIC);
+    uint32_t magic = meta ? META_MAGIC : PACK_MAGIC;
+    if (mv[0] != magic)
+        return BAD("bad magic 0x%08" PRIx32 ", expected 0x%08x", mv[0], magic);
     if (mv[1] != PACK_VERSION)
         return BAD("format version %" PRIu32 ", this build reads %u", mv[1], PACK_VERSION);
     uint64_t h[5];
@@ -231,24 +266,41 @@ static sl_status unpack_shape(reader *r, col_view *v, sl_error *err)
     return SL_OK;
 }
 
-static sl_status check_offsets(const col_view *v, size_t nrows, sl_error *err)
+static sl_status check_offsets_raw(const char *name, const unsigned char *offsets,
+                                   size_t data_len, size_t nrows, sl_error *err)
 {
     uint64_t prev = 0;
     for (size_t i = 0; i <= nrows; i++) {
         uint64_t o;
-        memcpy(&o, v->offsets + 8 * i, 8);
-        if ((i == 0 && o != 0) || o < prev || o > v->data_len)
+        memcpy(&o, offsets + 8 * i, 8);
+        if ((i == 0 && o != 0) || o < prev || o > data_len)
             return BAD("column '%s': offsets[%zu]=%" PRIu64 " breaks 0 <= ... <= %zu order",
-                       v->name, i, o, v->data_len);
+                       name, i, o, data_len);
         prev = o;
     }
-    if (prev != v->data_len)
-        return BAD("column '%s': last offset %" PRIu64 " != data length %zu", v->name, prev,
-                   v->data_len);
+    if (prev != data_len)
+        return BAD("column '%s': last offset %" PRIu64 " != data length %zu", name, prev,
+                   data_len);
     return SL_OK;
 }
 
-static sl_status unpack_data(reader *r, size_t nrows, col_view *v, sl_error *err)
+static sl_status check_offsets(const col_view *v, size_t nrows, sl_error *err)
+{
+    return check_offsets_raw(v->name, v->offsets, v->data_len, nrows, err);
+}
+
+sl_status sl_batch_check_offsets(const sl_batch *b, sl_error *err)
+{
+    for (int i = 0; i < b->ncols; i++) {
+        const sl_column *c = &b->slots[i].col;
+        if (c->type == SL_TYPE_BYTES)
+            SL_TRY(check_offsets_raw(c->name, (const unsigned char *)c->offsets, c->nbytes,
+                                     b->nrows, err));
+    }
+    return SL_OK;
+}
+
+static sl_status unpack_data(reader *r, size_t nrows, col_view *v, bool meta, sl_error *err)
 {
     uint64_t dlen;
     if (!rd_u64(r, &dlen))
@@ -261,6 +313,14 @@ static sl_status unpack_data(reader *r, size_t nrows, col_view *v, sl_error *err
                        v->name, dlen, nrows);
     } else {
         v->row_elems = 1;
+    }
+    if (meta) {
+        /* The data come later, into storage of this size: bound it by what
+         * a batch may hold at all, since no buffer bounds it here. */
+        if (dlen > PTRDIFF_MAX || (v->type == SL_TYPE_BYTES && nrows >= PTRDIFF_MAX / 8))
+            return BAD("column '%s': %" PRIu64 " data bytes is too large", v->name, dlen);
+        v->data_len = (size_t)dlen;
+        return SL_OK;
     }
     if (dlen > r->len - r->pos || !rd_span(r, (size_t)dlen, &v->data))
         return BAD("column '%s': %" PRIu64 " data bytes run past the end of the message",
@@ -284,27 +344,27 @@ static sl_status commit_column(sl_batch *b, const col_view *v, sl_error *err)
     c->ndims = v->ndims;
     memcpy(c->dims, v->dims, sizeof c->dims);
     c->row_elems = v->row_elems;
-    if (v->data_len > 0)
+    if (v->data_len > 0 && v->data)
         memcpy(c->data, v->data, v->data_len);
-    if (noffs > 0)
+    if (noffs > 0 && v->offsets)
         memcpy(c->offsets, v->offsets, noffs * sizeof(uint64_t));
     return SL_OK;
 }
 
-sl_status sl_batch_unpack(sl_batch *b, const void *buf, size_t len, sl_error *err)
+static sl_status unpack(sl_batch *b, const void *buf, size_t len, bool meta, sl_error *err)
 {
     sl_batch_reset(b);
     SL_CHECK(buf || len == 0, SL_EINVAL, "batch message: buffer is NULL with length %zu", len);
     reader r = {buf, len, 0};
     uint64_t ncols = 0;
-    sl_status s = unpack_header(b, &r, &ncols, err);
+    sl_status s = unpack_header(b, &r, &ncols, meta, err);
     for (uint64_t i = 0; s == SL_OK && i < ncols; i++) {
         col_view v = {.ndims = 0};
         s = unpack_name(b, &r, (int)i, &v, err);
         if (s == SL_OK)
             s = unpack_shape(&r, &v, err);
         if (s == SL_OK)
-            s = unpack_data(&r, b->nrows, &v, err);
+            s = unpack_data(&r, b->nrows, &v, meta, err);
         if (s == SL_OK)
             s = commit_column(b, &v, err);
     }
@@ -315,4 +375,14 @@ sl_status sl_batch_unpack(sl_batch *b, const void *buf, size_t len, sl_error *er
         return sl_error_push(err, s, __FILE__, __LINE__, __func__);
     }
     return SL_OK;
+}
+
+sl_status sl_batch_unpack(sl_batch *b, const void *buf, size_t len, sl_error *err)
+{
+    return unpack(b, buf, len, false, err);
+}
+
+sl_status sl_batch_unpack_meta(sl_batch *b, const void *buf, size_t len, sl_error *err)
+{
+    return unpack(b, buf, len, true, err);
 }

@@ -113,6 +113,19 @@ size_t sl_batch_packed_size(const sl_batch *b);
 sl_status sl_batch_pack(const sl_batch *b, void *buf, size_t cap, size_t *used, sl_error *err);
 sl_status sl_batch_unpack(sl_batch *b, const void *buf, size_t len, sl_error *err);
 
+/* The same split in two, so the data can travel without a copy (MPI sends
+ * them straight from and into the columns): the meta message describes the
+ * header and the columns with their sizes but carries no data. unpack_meta
+ * validates it and gives b columns of those sizes with undefined contents
+ * (each column's data, then for BYTES its nrows + 1 offsets, are then to be
+ * filled in column order); check_offsets validates the BYTES offsets once
+ * they are in. */
+size_t sl_batch_meta_size(const sl_batch *b);
+sl_status sl_batch_pack_meta(const sl_batch *b, void *buf, size_t cap, size_t *used,
+                             sl_error *err);
+sl_status sl_batch_unpack_meta(sl_batch *b, const void *buf, size_t len, sl_error *err);
+sl_status sl_batch_check_offsets(const sl_batch *b, sl_error *err);
+
 /* A lock-free pool of batches, safe for any number of threads. get returns a
  * reset batch (cached or new); put resets it and caches it, or frees it once
  * `max_cached` are cached. Owned by caller: the pool and each batch between
