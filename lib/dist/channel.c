@@ -2,7 +2,11 @@
  * channel.h for the protocol).
  *
  * Messages, on tags of their own per channel so channels never mix:
- *   DATA  sender -> receiver  one packed batch
+ *   META  sender -> receiver  a batch's header and column sizes (sl_batch_pack_meta)
+ *   DATA  sender -> receiver  right after its META: the columns' bytes, sent
+ *                             from and received into the batches' own storage
+ *                             (an hindexed datatype over the columns), so a
+ *                             batch is copied once, by MPI
  *   END   sender -> receiver  uint64: how many batches it sent to that receiver
  *   CTRL  receiver -> sender  int64: n >= 0 credits given back, or -1: "got
  *                             everything you sent, no more credits will come"
@@ -21,12 +25,13 @@
 #include "dist/channel.h"
 #include "dist/dist_impl.h"
 
-enum { TAG_BASE = 1000, TAG_PER_CHAN = 4, T_DATA = 0, T_END = 1, T_CTRL = 2 };
+enum { TAG_BASE = 1000, TAG_PER_CHAN = 4, T_META = 0, T_END = 1, T_CTRL = 2, T_DATA = 3 };
 
 typedef struct packed {
-    int to; /* receiver index */
-    void *buf;
+    int to;     /* receiver index */
+    void *meta; /* the batch's meta message */
     size_t len;
+    sl_batch *b; /* owned until its data are sent */
 } packed;
 
 typedef struct inbound {
@@ -74,7 +79,8 @@ static bool ring_pop(ring *r, void *item)
 
 typedef struct pending {
     MPI_Request req;
-    void *buf;
+    void *buf;    /* freed once sent */
+    sl_batch *b;  /* back to the sender's pool once sent */
 } pending;
 
 struct sl__chan {
@@ -103,6 +109,8 @@ struct sl__chan {
     atomic_bool sender_done;
     bool end_sent;
     int acks;
+
+    sl_batch_pool *send_pool; /* the sending pipeline's */
 
     /* receiver */
     sl__feed feed;
@@ -188,13 +196,12 @@ static sl_status send_process(void *state, sl_batch *b, sl_ctx *ctx, sl_error *e
     SL_CHECK(c, SL_EINVAL, "channel send stage without a channel");
     int r = pick(c);
     SL_CHECK(r >= 0, SL_EINVAL, "channel %s: fired without a credit (internal error)", c->name);
-    size_t len = sl_batch_packed_size(b), used = 0;
-    void *buf = malloc(len ? len : 1);
-    SL_CHECK(buf, SL_ENOMEM, "channel %s: out of memory packing a batch of %zu bytes", c->name,
-             len);
-    sl_status s = sl_batch_pack(b, buf, len, &used, err);
+    size_t len = sl_batch_meta_size(b), used = 0;
+    void *meta = malloc(len);
+    SL_CHECK(meta, SL_ENOMEM, "channel %s: out of memory", c->name);
+    sl_status s = sl_batch_pack_meta(b, meta, len, &used, err);
     if (s != SL_OK) {
-        free(buf);
+        free(meta);
         return s;
     }
     atomic_fetch_sub(&c->credit[r], 1);
@@ -204,10 +211,12 @@ static sl_status send_process(void *state, sl_batch *b, sl_ctx *ctx, sl_error *e
     while (f > pk && !atomic_compare_exchange_weak(&c->peak, &pk, f))
         ;
     c->sent_to[r]++;
-    packed m = {r, buf, used};
+    /* The batch itself goes: its storage is the send buffer (the pipeline
+     * was told the last stage keeps its batches). */
+    packed m = {r, meta, used, b};
     /* The outbox holds every credit this sender was granted: never full. */
     if (!ring_push(&c->outbox, &m)) {
-        free(buf);
+        free(meta);
         return SL_FAIL(SL_EINVAL, "channel %s: outbox overflow (internal error)", c->name);
     }
     return SL_OK;
@@ -361,8 +370,11 @@ void sl__chan_destroy(sl__chan **cp)
     if (!c)
         return;
     packed m;
-    while (c->outbox.items && ring_pop(&c->outbox, &m))
-        free(m.buf);
+    while (c->outbox.items && ring_pop(&c->outbox, &m)) {
+        free(m.meta);
+        if (c->send_pool)
+            sl_batch_pool_put(c->send_pool, m.b);
+    }
     inbound in;
     while (c->inbox.items && ring_pop(&c->inbox, &in))
         if (c->pool)
@@ -371,6 +383,8 @@ void sl__chan_destroy(sl__chan **cp)
         /* Only after a failed run: the peer may never receive it. */
         MPI_Request_free(&c->pend[i].req);
         free(c->pend[i].buf);
+        /* A batch whose send never completed stays allocated: MPI may
+         * still read it. */
     }
     free(c->pend);
     free(c->senders);
@@ -397,6 +411,7 @@ atomic_long *sl__chan_credits(sl__chan *c) { return &c->tail_credits; }
 void sl__chan_sender_done(sl__chan *c) { atomic_store(&c->sender_done, true); }
 const sl__feed *sl__chan_feed(sl__chan *c) { return &c->feed; }
 void sl__chan_set_pool(sl__chan *c, sl_batch_pool *pool) { c->pool = pool; }
+void sl__chan_set_send_pool(sl__chan *c, sl_batch_pool *pool) { c->send_pool = pool; }
 
 void sl__chan_sender_figures(const sl__chan *c, uint64_t *credits, uint64_t *peak)
 {
@@ -408,19 +423,28 @@ void sl__chan_set_drain(sl__chan *c) { c->drain = true; }
 
 /* --- the main thread's side ---------------------------------------------------- */
 
-static sl_status isend(sl__chan *c, void *buf, int len, int dest, int tag, sl_error *err)
+static pending *new_pending(sl__chan *c)
 {
     if (c->npend == c->cap_pend) {
         size_t cap = c->cap_pend ? 2 * c->cap_pend : 16;
         pending *p = realloc(c->pend, cap * sizeof *p);
-        if (!p) {
-            free(buf);
-            return SL_FAIL(SL_ENOMEM, "out of memory");
-        }
+        if (!p)
+            return NULL;
         c->pend = p;
         c->cap_pend = cap;
     }
     pending *p = &c->pend[c->npend];
+    *p = (pending){.req = MPI_REQUEST_NULL};
+    return p;
+}
+
+static sl_status isend(sl__chan *c, void *buf, int len, int dest, int tag, sl_error *err)
+{
+    pending *p = new_pending(c);
+    if (!p) {
+        free(buf);
+        return SL_FAIL(SL_ENOMEM, "out of memory");
+    }
     if (MPI_Isend(buf, len, MPI_BYTE, dest, tag, c->comm, &p->req) != MPI_SUCCESS) {
         free(buf);
         return SL_FAIL(SL_EMPI, "channel %s: MPI_Isend to rank %d failed", c->name, dest);
@@ -428,6 +452,73 @@ static sl_status isend(sl__chan *c, void *buf, int len, int dest, int tag, sl_er
     p->buf = buf;
     c->npend++;
     return SL_OK;
+}
+
+/* The columns' storage as one MPI datatype (absolute addresses): each
+ * column's data, then for BYTES its offsets, in column order; blocks over
+ * 1 GiB are cut, since block lengths are ints. */
+#define BLOCK_MAX ((size_t)1 << 30)
+
+static sl_status columns_type(sl__chan *c, const sl_batch *b, MPI_Datatype *t, sl_error *err)
+{
+    int cap = 16, n = 0;
+    int *lens = malloc((size_t)cap * sizeof *lens);
+    MPI_Aint *disp = malloc((size_t)cap * sizeof *disp);
+    sl_status s = lens && disp ? SL_OK : SL_FAIL(SL_ENOMEM, "out of memory");
+    for (int i = 0; s == SL_OK && i < sl_batch_ncols(b); i++) {
+        const sl_column *col = sl_batch_col(b, i);
+        const char *part[2] = {col->data, (const char *)col->offsets};
+        size_t size[2] = {col->nbytes, col->type == SL_TYPE_BYTES
+                                           ? (sl_batch_nrows(b) + 1) * sizeof(uint64_t)
+                                           : 0};
+        for (int k = 0; k < 2 && s == SL_OK; k++)
+            for (size_t off = 0; off < size[k] && s == SL_OK; off += BLOCK_MAX) {
+                if (n == cap) {
+                    cap *= 2;
+                    int *nl = realloc(lens, (size_t)cap * sizeof *lens);
+                    if (nl)
+                        lens = nl;
+                    MPI_Aint *nd = realloc(disp, (size_t)cap * sizeof *disp);
+                    if (nd)
+                        disp = nd;
+                    if (!nl || !nd) {
+                        s = SL_FAIL(SL_ENOMEM, "out of memory");
+                        break;
+                    }
+                }
+                size_t len = size[k] - off < BLOCK_MAX ? size[k] - off : BLOCK_MAX;
+                MPI_Get_address(part[k] + off, &disp[n]);
+                lens[n++] = (int)len;
+            }
+    }
+    if (s == SL_OK && (MPI_Type_create_hindexed(n, lens, disp, MPI_BYTE, t) != MPI_SUCCESS ||
+                       MPI_Type_commit(t) != MPI_SUCCESS))
+        s = SL_FAIL(SL_EMPI, "channel %s: cannot describe batch %llu to MPI", c->name,
+                    (unsigned long long)sl_batch_seq(b));
+    free(lens);
+    free(disp);
+    return s;
+}
+
+static sl_status send_batch(sl__chan *c, packed *m, sl_error *err)
+{
+    int dest = c->receivers[m->to];
+    SL_TRY(isend(c, m->meta, (int)m->len, dest, c->tag + T_META, err));
+    MPI_Datatype t;
+    sl_status s = columns_type(c, m->b, &t, err);
+    pending *p = s == SL_OK ? new_pending(c) : NULL;
+    if (s == SL_OK && !p)
+        s = SL_FAIL(SL_ENOMEM, "out of memory");
+    if (s == SL_OK && MPI_Isend(MPI_BOTTOM, 1, t, dest, c->tag + T_DATA, c->comm, &p->req) !=
+                          MPI_SUCCESS)
+        s = SL_FAIL(SL_EMPI, "channel %s: MPI_Isend to rank %d failed", c->name, dest);
+    if (s == SL_OK) {
+        p->b = m->b;
+        c->npend++;
+        MPI_Type_free(&t); /* MPI keeps it until the send is done */
+    } else if (c->send_pool)
+        sl_batch_pool_put(c->send_pool, m->b);
+    return s;
 }
 
 static void *dup_bytes(const void *v, size_t n)
@@ -451,9 +542,11 @@ static void test_pending(sl__chan *c)
     for (size_t i = 0; i < c->npend; i++) {
         int done = 0;
         MPI_Test(&c->pend[i].req, &done, MPI_STATUS_IGNORE);
-        if (done)
+        if (done) {
             free(c->pend[i].buf);
-        else
+            if (c->pend[i].b && c->send_pool)
+                sl_batch_pool_put(c->send_pool, c->pend[i].b);
+        } else
             c->pend[k++] = c->pend[i];
     }
     c->npend = k;
@@ -466,10 +559,12 @@ static sl_status sender_progress(sl__chan *c, bool *busy, void (*wake)(void *), 
     while (ring_pop(&c->outbox, &m)) {
         *busy = true;
         if (c->drain) {
-            free(m.buf);
+            free(m.meta);
+            if (c->send_pool)
+                sl_batch_pool_put(c->send_pool, m.b);
             continue;
         }
-        SL_TRY(isend(c, m.buf, (int)m.len, c->receivers[m.to], c->tag + T_DATA, err));
+        SL_TRY(send_batch(c, &m, err));
     }
     for (;;) {
         int flag = 0;
@@ -508,9 +603,22 @@ static sl_status sender_progress(sl__chan *c, bool *busy, void (*wake)(void *), 
     return SL_OK;
 }
 
+/* The DATA message that follows a META, when there is nowhere to put it. */
+static void discard_data(sl__chan *c, int src)
+{
+    MPI_Status st;
+    int len = 0;
+    MPI_Probe(src, c->tag + T_DATA, c->comm, &st);
+    MPI_Get_count(&st, MPI_BYTE, &len);
+    void *tmp = malloc(len > 0 ? (size_t)len : 1);
+    if (tmp)
+        MPI_Recv(tmp, len, MPI_BYTE, src, c->tag + T_DATA, c->comm, MPI_STATUS_IGNORE);
+    free(tmp);
+}
+
 static sl_status receive_data(sl__chan *c, const MPI_Status *st, bool *busy, sl_error *err)
 {
-    int len = 0;
+    int len = 0, src = st->MPI_SOURCE;
     MPI_Get_count(st, MPI_BYTE, &len);
     if ((size_t)len > c->rbuf_cap) {
         char *nb = realloc(c->rbuf, (size_t)len);
@@ -518,22 +626,43 @@ static sl_status receive_data(sl__chan *c, const MPI_Status *st, bool *busy, sl_
         c->rbuf = nb;
         c->rbuf_cap = (size_t)len;
     }
-    SL_CHECK(MPI_Recv(c->rbuf, len, MPI_BYTE, st->MPI_SOURCE, c->tag + T_DATA, c->comm,
+    SL_CHECK(MPI_Recv(c->rbuf, len, MPI_BYTE, src, c->tag + T_META, c->comm,
                       MPI_STATUS_IGNORE) == MPI_SUCCESS,
-             SL_EMPI, "channel %s: MPI_Recv from rank %d failed", c->name, st->MPI_SOURCE);
+             SL_EMPI, "channel %s: MPI_Recv from rank %d failed", c->name, src);
     *busy = true;
-    if (c->drain)
+    int s = index_of(c->senders, c->nsend, src);
+    if (c->drain || s < 0 || !c->pool) {
+        discard_data(c, src);
+        SL_CHECK(c->drain, SL_EMPI, "channel %s: a batch from rank %d, not a sender", c->name,
+                 src);
         return SL_OK;
-    int s = index_of(c->senders, c->nsend, st->MPI_SOURCE);
-    SL_CHECK(s >= 0 && c->pool, SL_EMPI, "channel %s: a batch from rank %d, not a sender",
-             c->name, st->MPI_SOURCE);
+    }
     sl_batch *b;
-    SL_TRY(sl_batch_pool_get(c->pool, &b, err));
-    sl_status rs = sl_batch_unpack(b, c->rbuf, (size_t)len, err);
+    sl_status rs = sl_batch_pool_get(c->pool, &b, err);
+    if (rs != SL_OK) {
+        discard_data(c, src);
+        return rs;
+    }
+    rs = sl_batch_unpack_meta(b, c->rbuf, (size_t)len, err);
+    MPI_Datatype t;
+    if (rs == SL_OK)
+        rs = columns_type(c, b, &t, err);
+    if (rs != SL_OK) {
+        discard_data(c, src);
+    } else {
+        /* The DATA message was sent right after this META: it is on its way. */
+        if (MPI_Recv(MPI_BOTTOM, 1, t, src, c->tag + T_DATA, c->comm, MPI_STATUS_IGNORE) !=
+            MPI_SUCCESS)
+            rs = SL_FAIL(SL_EMPI, "channel %s: MPI_Recv of batch %llu from rank %d failed",
+                         c->name, (unsigned long long)sl_batch_seq(b), src);
+        MPI_Type_free(&t);
+    }
+    if (rs == SL_OK)
+        rs = sl_batch_check_offsets(b, err);
     inbound in = {b, s};
     if (rs == SL_OK && !ring_push(&c->inbox, &in))
         rs = SL_FAIL(SL_EINVAL, "channel %s: rank %d sent more batches than it had credits",
-                     c->name, st->MPI_SOURCE);
+                     c->name, src);
     if (rs != SL_OK) {
         sl_batch_pool_put(c->pool, b);
         sl_error_prefix(err, "channel %s", c->name);
@@ -549,7 +678,7 @@ static sl_status receiver_progress(sl__chan *c, bool *busy, void (*wake)(void *)
     for (;;) {
         int flag = 0;
         MPI_Status st;
-        MPI_Iprobe(MPI_ANY_SOURCE, c->tag + T_DATA, c->comm, &flag, &st);
+        MPI_Iprobe(MPI_ANY_SOURCE, c->tag + T_META, c->comm, &flag, &st);
         if (!flag)
             break;
         SL_TRY(receive_data(c, &st, busy, err));

@@ -61,6 +61,9 @@ void sl__chan_sender_done(sl__chan *c);
 extern const sl_stage_desc sl__chan_recv_desc;
 const sl__feed *sl__chan_feed(sl__chan *c);
 void sl__chan_set_pool(sl__chan *c, sl_batch_pool *pool);
+/* Sender side: the pool the sent batches go back to once MPI is done with
+ * them (the sending pipeline's; its last stage keeps its batches). */
+void sl__chan_set_send_pool(sl__chan *c, sl_batch_pool *pool);
 
 /* One look at MPI on the main thread; *busy is set when something moved.
  * `wake` is signalled whenever a pipeline of this rank may fire again. */

@@ -206,6 +206,7 @@ static sl_status build_segment(stage_rt *rt, seg_run *g, size_t k, sl_registry *
         SL_TRY(sl_pipeline_add(g->sub, &sl__chan_send_desc, name, NULL, &so, err));
         *sl__run_instance(g->sub, sl_pipeline_nstages(g->sub) - 1, 0) = g->out;
         sl__run_set_tail_credits(g->sub, sl__chan_credits(g->out));
+        sl__run_set_tail_keeps(g->sub, true);
     }
     sl__run_set_plan(g->sub, sl__run_total_batches(rt->full), sl_ctx_total_rows(sl_pipeline_ctx(rt->full)));
     sl__waiter w = {rt, seg_wait};
@@ -486,6 +487,8 @@ static sl_status begin_all(stage_rt *rt, sl_error *err)
         sl_status s = sl__run_begin(g->sub, rt->d->rank, rt->d->size, part, writes && nw > 1, err);
         free(part);
         SL_TRY(s);
+        if (g->out)
+            sl__chan_set_send_pool(g->out, sl__run_pool(g->sub));
         if (g->in) {
             sl__chan_set_pool(g->in, sl__run_pool(g->sub));
             g->feed = sl__chan_feed(g->in);

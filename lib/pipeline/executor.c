@@ -301,7 +301,8 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
         if (last) {
             if (p->record_rows)
                 record_rows(p, j->b);
-            sl_batch_pool_put(p->pool, j->b);
+            if (!p->tail_keeps)
+                sl_batch_pool_put(p->pool, j->b);
         }
         else {
             push_down(p, i, j->b);

@@ -98,3 +98,5 @@ void **sl__run_instance(sl_pipeline *p, size_t i, int k)
 
 sl_stage_mode sl__run_stage_mode(const sl_pipeline *p, size_t i) { return p->stages[i].mode; }
 int sl__run_stage_queue(const sl_pipeline *p, size_t i) { return p->stages[i].qcap; }
+
+void sl__run_set_tail_keeps(sl_pipeline *p, bool keeps) { p->tail_keeps = keeps; }

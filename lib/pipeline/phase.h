@@ -56,6 +56,9 @@ typedef struct sl__waiter {
  * *credits (someone outside, a channel, gives them). Set before the run. */
 void sl__run_set_tail_credits(sl_pipeline *p, atomic_long *credits);
 void sl__run_set_waiter(sl_pipeline *p, const sl__waiter *w);
+/* The last stage keeps the batches it processed successfully (a channel
+ * sends from their storage and returns them to the pool itself). */
+void sl__run_set_tail_keeps(sl_pipeline *p, bool keeps);
 /* The plan as the whole job sees it (a segment's head stage does not know). */
 void sl__run_set_plan(sl_pipeline *p, uint64_t batches, uint64_t rows);
 /* The batches of the run (after sl__run_begin). */

@@ -91,6 +91,7 @@ struct sl_pipeline {
     const sl__feed *feed;
     bool feed_end;
     atomic_long *tail_credits; /* NULL: the last stage needs none */
+    bool tail_keeps;           /* the last stage owns the batches it took */
     sl__waiter waiter;
     _Alignas(PL_CACHELINE) atomic_uint_fast64_t next_lidx; /* atomic */
 
