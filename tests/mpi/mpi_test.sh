@@ -245,6 +245,21 @@ stage-equal)
     CHECK_ATTRS=""
     "$SLUICE" run "$JOBS/matmul.yaml" -o ref-matmul.h5 -q $ARGS || fail "reference matmul"
     placed matmul 3 least_outstanding matgen=0 matmul=rest sum=0
+    # Fewer batches than kernel ranks, and no batch at all.
+    ARGS="intervals.stop=2e7 intervals.width=1e7"
+    CHECK_ATTRS="sum_count sum_twins"
+    "$SLUICE" run "$JOBS/primes.yaml" -o ref-primes.h5 --force -q $ARGS || fail "reference 2 batches"
+    placed primes 4 round_robin intervals=0 primes=rest sum=0
+    [ "$(attr ref-primes.h5 sum_count)" = 1270607 ] || fail "pi(2e7) = $(attr ref-primes.h5 sum_count)"
+    cp "$JOBS/primes.yaml" zero.yaml
+    sed -i -e 's/^  - stage: primes$/  - stage: primes\n    ranks: rest/' \
+        -e 's/^  - stage: sum$/  - stage: sum\n    ranks: 0/' zero.yaml
+    if mpi 3 run zero.yaml -t 1 -o zero.h5 intervals.stop=0 >zero.log 2>&1; then
+        grep -qx 'batches   0' zero.log && [ -f zero.h5 ] && ok "placed, zero batches" ||
+            fail "placed, zero batches: $(cat zero.log)"
+    else
+        fail "placed, zero batches: exit status: $(tail -3 zero.log)"
+    fi
     ;;
 stage-credits)
     # The slow stage (failat sleeping 20 ms a batch) on ranks 1-2, fed from
