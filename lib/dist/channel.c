@@ -111,6 +111,8 @@ struct sl__chan {
     int acks;
 
     sl_batch_pool *send_pool; /* the sending pipeline's */
+    void (*wake)(void *);     /* wakes the main thread: work for it */
+    void *wake_self;
 
     /* receiver */
     sl__feed feed;
@@ -219,6 +221,11 @@ static sl_status send_process(void *state, sl_batch *b, sl_ctx *ctx, sl_error *e
         free(meta);
         return SL_FAIL(SL_EINVAL, "channel %s: outbox overflow (internal error)", c->name);
     }
+    /* Wake the main thread only when the outbox was empty: otherwise it has
+     * not emptied it yet and will see this batch too. Each wake-up is a
+     * context switch, which on a small node costs as much as the copy. */
+    if (c->wake && atomic_load(&c->outbox.tail) - atomic_load(&c->outbox.head) == 1)
+        c->wake(c->wake_self);
     return SL_OK;
 }
 
@@ -275,6 +282,9 @@ static sl__feed_status recv_claim(void *self, uint64_t *seq, sl_batch **b)
     inbound in;
     if (ring_pop(&c->inbox, &in)) {
         ring_push(&c->returns, &in.from); /* as big as the inbox: never full */
+        /* As for the outbox: wake only on the first credit waiting to go. */
+        if (c->wake && atomic_load(&c->returns.tail) - atomic_load(&c->returns.head) == 1)
+            c->wake(c->wake_self);
         *b = in.b;
         *seq = sl_batch_seq(in.b);
         return SL__FEED_HAVE;
@@ -413,6 +423,12 @@ const sl__feed *sl__chan_feed(sl__chan *c) { return &c->feed; }
 void sl__chan_set_pool(sl__chan *c, sl_batch_pool *pool) { c->pool = pool; }
 void sl__chan_set_send_pool(sl__chan *c, sl_batch_pool *pool) { c->send_pool = pool; }
 
+void sl__chan_set_wake(sl__chan *c, void (*wake)(void *), void *self)
+{
+    c->wake = wake;
+    c->wake_self = self;
+}
+
 void sl__chan_sender_figures(const sl__chan *c, uint64_t *credits, uint64_t *peak)
 {
     *credits = c->my_send >= 0 ? c->granted : 0;
@@ -459,9 +475,14 @@ static sl_status isend(sl__chan *c, void *buf, int len, int dest, int tag, sl_er
  * 1 GiB are cut, since block lengths are ints. */
 #define BLOCK_MAX ((size_t)1 << 30)
 
-static sl_status columns_type(sl__chan *c, const sl_batch *b, MPI_Datatype *t, sl_error *err)
+static sl_status columns_type(sl__chan *c, const sl_batch *b, MPI_Datatype *t, void **one,
+                              int *one_len, sl_error *err)
 {
+    *one = NULL;
+    *one_len = 0;
+    *t = MPI_DATATYPE_NULL;
     int cap = 16, n = 0;
+    char *first = NULL;
     int *lens = malloc((size_t)cap * sizeof *lens);
     MPI_Aint *disp = malloc((size_t)cap * sizeof *disp);
     sl_status s = lens && disp ? SL_OK : SL_FAIL(SL_ENOMEM, "out of memory");
@@ -488,13 +509,24 @@ static sl_status columns_type(sl__chan *c, const sl_batch *b, MPI_Datatype *t, s
                 }
                 size_t len = size[k] - off < BLOCK_MAX ? size[k] - off : BLOCK_MAX;
                 MPI_Get_address(part[k] + off, &disp[n]);
+                if (n == 0)
+                    first = (char *)part[k] + off;
                 lens[n++] = (int)len;
             }
     }
-    if (s == SL_OK && (MPI_Type_create_hindexed(n, lens, disp, MPI_BYTE, t) != MPI_SUCCESS ||
-                       MPI_Type_commit(t) != MPI_SUCCESS))
+    /* One block (a batch of one column, the usual big case): plain bytes,
+     * which MPI moves without its datatype engine. */
+    if (s == SL_OK && n == 1) {
+        *one = first;
+        *one_len = lens[0];
+        *t = MPI_DATATYPE_NULL;
+    } else if (s == SL_OK &&
+               (MPI_Type_create_hindexed(n, lens, disp, MPI_BYTE, t) != MPI_SUCCESS ||
+                MPI_Type_commit(t) != MPI_SUCCESS)) {
+        *t = MPI_DATATYPE_NULL;
         s = SL_FAIL(SL_EMPI, "channel %s: cannot describe batch %llu to MPI", c->name,
                     (unsigned long long)sl_batch_seq(b));
+    }
     free(lens);
     free(disp);
     return s;
@@ -504,18 +536,25 @@ static sl_status send_batch(sl__chan *c, packed *m, sl_error *err)
 {
     int dest = c->receivers[m->to];
     SL_TRY(isend(c, m->meta, (int)m->len, dest, c->tag + T_META, err));
-    MPI_Datatype t;
-    sl_status s = columns_type(c, m->b, &t, err);
+    MPI_Datatype t = MPI_DATATYPE_NULL;
+    void *one;
+    int one_len;
+    sl_status s = columns_type(c, m->b, &t, &one, &one_len, err);
     pending *p = s == SL_OK ? new_pending(c) : NULL;
     if (s == SL_OK && !p)
         s = SL_FAIL(SL_ENOMEM, "out of memory");
-    if (s == SL_OK && MPI_Isend(MPI_BOTTOM, 1, t, dest, c->tag + T_DATA, c->comm, &p->req) !=
-                          MPI_SUCCESS)
+    int rc = MPI_SUCCESS;
+    if (s == SL_OK)
+        rc = t == MPI_DATATYPE_NULL
+                 ? MPI_Isend(one, one_len, MPI_BYTE, dest, c->tag + T_DATA, c->comm, &p->req)
+                 : MPI_Isend(MPI_BOTTOM, 1, t, dest, c->tag + T_DATA, c->comm, &p->req);
+    if (s == SL_OK && rc != MPI_SUCCESS)
         s = SL_FAIL(SL_EMPI, "channel %s: MPI_Isend to rank %d failed", c->name, dest);
+    if (t != MPI_DATATYPE_NULL)
+        MPI_Type_free(&t); /* MPI keeps it until the send is done */
     if (s == SL_OK) {
         p->b = m->b;
         c->npend++;
-        MPI_Type_free(&t); /* MPI keeps it until the send is done */
     } else if (c->send_pool)
         sl_batch_pool_put(c->send_pool, m->b);
     return s;
@@ -644,18 +683,25 @@ static sl_status receive_data(sl__chan *c, const MPI_Status *st, bool *busy, sl_
         return rs;
     }
     rs = sl_batch_unpack_meta(b, c->rbuf, (size_t)len, err);
-    MPI_Datatype t;
+    MPI_Datatype t = MPI_DATATYPE_NULL;
+    void *one = NULL;
+    int one_len = 0;
     if (rs == SL_OK)
-        rs = columns_type(c, b, &t, err);
+        rs = columns_type(c, b, &t, &one, &one_len, err);
     if (rs != SL_OK) {
         discard_data(c, src);
     } else {
         /* The DATA message was sent right after this META: it is on its way. */
-        if (MPI_Recv(MPI_BOTTOM, 1, t, src, c->tag + T_DATA, c->comm, MPI_STATUS_IGNORE) !=
-            MPI_SUCCESS)
+        int rc = t == MPI_DATATYPE_NULL
+                     ? MPI_Recv(one, one_len, MPI_BYTE, src, c->tag + T_DATA, c->comm,
+                                MPI_STATUS_IGNORE)
+                     : MPI_Recv(MPI_BOTTOM, 1, t, src, c->tag + T_DATA, c->comm,
+                                MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS)
             rs = SL_FAIL(SL_EMPI, "channel %s: MPI_Recv of batch %llu from rank %d failed",
                          c->name, (unsigned long long)sl_batch_seq(b), src);
-        MPI_Type_free(&t);
+        if (t != MPI_DATATYPE_NULL)
+            MPI_Type_free(&t);
     }
     if (rs == SL_OK)
         rs = sl_batch_check_offsets(b, err);

@@ -37,7 +37,13 @@
 
 #define SCHED_RING 4       /* chunks in the reserve ring (power of two) */
 #define SCHED_RESERVE 1    /* chunks kept ready beyond the current one */
-#define SCHED_POLL_NS 500000L
+/* How long the main thread sleeps when it has nothing to do. It is woken at
+ * once when the source starts on the reserve; the timeout only matters for
+ * rank 0, whose looks into MPI let other ranks' counter operations complete
+ * on networks without hardware atomics. Each wake-up preempts a core that
+ * makes batches (0.5 ms cost ~5% of a 2-rank run here), so: */
+#define SCHED_POLL_NS_HOST 2000000L   /* rank 0: 2 ms */
+#define SCHED_POLL_NS_OTHER 20000000L /* others: 20 ms */
 
 struct sl__sched {
     sl__feed feed;
@@ -62,6 +68,9 @@ struct sl__sched {
     _Alignas(64) atomic_size_t head;     /* consumer */
     _Alignas(64) atomic_size_t tail;     /* producer */
     atomic_bool exhausted;               /* the counter is past the end */
+    unsigned long demand;                /* under mu: chunks taken from the reserve */
+    unsigned long demand_seen;           /* main thread: demand at its last look */
+    bool wakeup;                         /* under mu: sl__sched_wake was called */
     pthread_mutex_t mu;
     pthread_cond_t cv;
 };
@@ -133,7 +142,12 @@ static sl__feed_status counter_claim(void *self, uint64_t *seq, sl_batch **b)
         sl__row_range c = s->ring[h % SCHED_RING];
         /* Release: the slot was read before the producer may reuse it. */
         atomic_store_explicit(&s->head, h + 1, memory_order_release);
-        pthread_cond_signal(&s->cv); /* a slot is free: ask for the next chunk */
+        /* A slot is free: ask for the next chunk. Under the mutex, with a
+         * count, so the main thread cannot miss it between look and sleep. */
+        pthread_mutex_lock(&s->mu);
+        s->demand++;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
         s->cur = c.lo;
         s->cur_hi = c.hi;
     }
@@ -227,12 +241,15 @@ sl_status sl__sched_progress(sl__sched *s, bool failed, sl_error *err)
     pthread_mutex_lock(&s->mu);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += SCHED_POLL_NS;
+    ts.tv_nsec += s->rank == 0 ? SCHED_POLL_NS_HOST : SCHED_POLL_NS_OTHER;
     if (ts.tv_nsec >= 1000000000L) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
-    pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    if (s->demand == s->demand_seen && !s->wakeup)
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    s->demand_seen = s->demand;
+    s->wakeup = false;
     pthread_mutex_unlock(&s->mu);
     return SL_OK;
 }
@@ -240,6 +257,7 @@ sl_status sl__sched_progress(sl__sched *s, bool failed, sl_error *err)
 void sl__sched_wake(sl__sched *s)
 {
     pthread_mutex_lock(&s->mu);
+    s->wakeup = true;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
@@ -250,9 +268,11 @@ static uint64_t default_chunk(sl_schedule kind, uint64_t total, int P)
 {
     if (kind == SL_SCHED_GUIDED)
         return 1; /* the smallest take; big ones come from the formula */
-    /* About 8 chunks per rank: enough to even out uneven batches, few enough
-     * that the counter is touched rarely. */
-    uint64_t c = total / (8 * (uint64_t)P);
+    /* About 32 chunks per rank. The last chunks decide how unevenly the
+     * ranks finish (a rank may hold its chunk and one in reserve when the
+     * counter runs out), so they must be a small part of a rank's share;
+     * 32 takes per rank are still nothing for the counter (docs/scaling.md). */
+    uint64_t c = total / (32 * (uint64_t)P);
     return c ? c : 1;
 }
 
