@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/run.sh [--check] [--quick] [--runs N]
+# tests/bench/run.sh [--check] [--quick] [--runs N] [--only ROWS]
 #
 # Measures sluice against its references side by side in one run and prints
 # one table (what, sluice, reference, ratio, target, PASS/MISS). Every pair of
@@ -15,6 +15,13 @@
 #            no mpirun), S = static and dynamic; wall time of each whole command,
 #            mpirun's start included; ratio = threads s / ranks s, target 0.95.
 #            An info row gives the same ratio on sluice's own `wall` lines.
+#   channel  stage mode on 2 ranks: `blob` (rank 0, 1 MiB batches of one row) ->
+#            `failat` (rank 1, passes them through; last stage, nothing written),
+#            `mpirun -np 2 --bind-to none sluice run JOB -t 1`, GB/s = batches x
+#            1 MiB / sluice's `wall` line (batches only, no MPI start), vs
+#            `mpirun -np 2 bench_pingpong 1048576 ITERS` (MPI_Send/MPI_Recv round
+#            trips, 2 x 1 MiB x ITERS / timed loop, no MPI start); ratio =
+#            sluice GB/s / ping-pong GB/s, target 0.80.
 #   matmul   `sluice run jobs/matmul.yaml -t 2` (matgen generates the inputs inside
 #            the pipeline, and that time counts) in GFLOP/s = 2 n^3 count / wall
 #            of the whole command, vs bench_dgemm (same matrices generated
@@ -25,18 +32,22 @@
 # --check  exit 1 when a row misses its target (otherwise exit 0 whatever the figures)
 # --quick  tiny sizes and one run: only proves the script works (CTest bench.smoke)
 # --runs N runs per side (default 5)
+# --only ROWS  run only these rows, a comma-separated list of primes, ranks,
+#          channel, matmul, overhead (default: all), e.g. --only channel,ranks
 #
 # Environment: SLUICE_BUILD_DIR (default <repo>/build/bench) is configured and
-# built with -j2 unless SLUICE_BENCH_NO_BUILD=1. BENCH_MATMUL_N, BENCH_MATMUL_COUNT
-# and BENCH_OVERHEAD_BATCHES override the default sizes. OMPI_ALLOW_RUN_AS_ROOT,
-# OMPI_ALLOW_RUN_AS_ROOT_CONFIRM (1) and OMPI_MCA_btl (self,vader: no network
-# probing) are exported for mpirun when unset.
+# built with -j2 unless SLUICE_BENCH_NO_BUILD=1. BENCH_MATMUL_N, BENCH_MATMUL_COUNT,
+# BENCH_OVERHEAD_BATCHES, BENCH_CHANNEL_BATCHES and BENCH_PINGPONG_ITERS override
+# the default sizes. OMPI_ALLOW_RUN_AS_ROOT, OMPI_ALLOW_RUN_AS_ROOT_CONFIRM (1)
+# and OMPI_MCA_btl (self,vader: no network probing) are exported for mpirun
+# when unset.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CHECK=0
 QUICK=0
 RUNS=5
+ONLY=primes,ranks,channel,matmul,overhead
 while [ $# -gt 0 ]; do
     case "$1" in
     --check) CHECK=1 ;;
@@ -47,6 +58,12 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     --runs=*) RUNS=${1#--runs=} ;;
+    --only)
+        [ $# -ge 2 ] || { echo "run.sh: --only needs a list of rows" >&2; exit 2; }
+        ONLY=$2
+        shift
+        ;;
+    --only=*) ONLY=${1#--only=} ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
         exit 0
@@ -56,17 +73,31 @@ while [ $# -gt 0 ]; do
     shift
 done
 case "$RUNS" in '' | *[!0-9]* | 0) echo "run.sh: --runs wants a positive integer" >&2; exit 2 ;; esac
+[ -n "$ONLY" ] || { echo "run.sh: --only wants at least one row" >&2; exit 2; }
+for w in ${ONLY//,/ }; do
+    case "$w" in
+    primes | ranks | channel | matmul | overhead) ;;
+    *) echo "run.sh: --only: unknown row '$w' (primes, ranks, channel, matmul, overhead)" >&2; exit 2 ;;
+    esac
+done
+# want ROW: true when ROW is selected (--only).
+want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 if [ "$QUICK" = 1 ]; then
     RUNS=1
     PRIMES_STOP=1e8 PRIMES_WIDTH=1e7
     MM_N=${BENCH_MATMUL_N:-128} MM_COUNT=${BENCH_MATMUL_COUNT:-4}
     OV_BATCHES=${BENCH_OVERHEAD_BATCHES:-2000}
+    CH_BATCHES=${BENCH_CHANNEL_BATCHES:-50} PP_ITERS=${BENCH_PINGPONG_ITERS:-50}
 else
     PRIMES_STOP=1e10 PRIMES_WIDTH=1e8
     MM_N=${BENCH_MATMUL_N:-2048} MM_COUNT=${BENCH_MATMUL_COUNT:-16}
     OV_BATCHES=${BENCH_OVERHEAD_BATCHES:-200000}
+    # Both sides move 4000 MiB: 4000 batches one way, 2000 round trips of 1 MiB
+    # (~0.5 s each at 8 GB/s; the copying channel takes ~2.5 s).
+    CH_BATCHES=${BENCH_CHANNEL_BATCHES:-4000} PP_ITERS=${BENCH_PINGPONG_ITERS:-2000}
 fi
+CH_SIZE=1048576
 OV_KS="1 4"
 
 B=${SLUICE_BUILD_DIR:-$ROOT/build/bench}
@@ -79,6 +110,7 @@ echo "machine: $(nproc) cpus, ${cpu:-unknown cpu}, $(uname -sr), $(awk '{printf 
 echo "date:    $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min, before the run)"
 echo "runs:    $RUNS per side$([ "$QUICK" = 1 ] && echo ' (--quick: tiny sizes, figures meaningless)')"
+echo "rows:    ${ONLY//,/, }"
 
 # --- build ----------------------------------------------------------------------
 if [ "${SLUICE_BENCH_NO_BUILD:-0}" != 1 ]; then
@@ -87,21 +119,25 @@ if [ "${SLUICE_BENCH_NO_BUILD:-0}" != 1 ]; then
         >"$TMP/cmake.log" 2>&1 || { cat "$TMP/cmake.log" >&2; exit 1; }
     cmake --build "$B" -j2 --target sluice_cmd stage_intervals stage_primes stage_sum \
         stage_h5sink stage_matgen stage_matmul bench_dgemm bench_overhead \
+        bench_pingpong fixture_blob fixture_failat \
         >"$TMP/build.log" 2>&1 || { tail -n 40 "$TMP/build.log" >&2; exit 1; }
 fi
 SLUICE=$B/bin/sluice
 DGEMM=$B/tests/bench/bench_dgemm
 OVERHEAD=$B/tests/bench/bench_overhead
-for f in "$SLUICE" "$DGEMM" "$OVERHEAD"; do
+PINGPONG=$B/tests/bench/bench_pingpong
+# The blob and failat test stages (tests/fixtures, SLUICE_RUN_FIXTURE_DIR).
+FIXTURES=$B/tests/fixtures/run-plugins
+for f in "$SLUICE" "$DGEMM" "$OVERHEAD" "$PINGPONG" "$FIXTURES/blob.so" "$FIXTURES/failat.so"; do
     [ -x "$f" ] || { echo "run.sh: $f is missing (build failed, or SLUICE_BENCH=OFF?)" >&2; exit 1; }
 done
 
 # --- the reference tools --------------------------------------------------------
 command -v mpirun >/dev/null 2>&1 ||
-    { echo "run.sh: mpirun is missing (the ranks rows need it; Debian package openmpi-bin)" >&2; exit 1; }
+    { echo "run.sh: mpirun is missing (the ranks and channel rows need it; Debian package openmpi-bin)" >&2; exit 1; }
 : "${OMPI_ALLOW_RUN_AS_ROOT:=1}" "${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:=1}" "${OMPI_MCA_btl:=self,vader}"
 export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM OMPI_MCA_btl
-if ! command -v primesieve >/dev/null 2>&1; then
+if want primes && ! command -v primesieve >/dev/null 2>&1; then
     echo "install: primesieve (Debian package)"
     SUDO=
     [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -109,7 +145,7 @@ if ! command -v primesieve >/dev/null 2>&1; then
         { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q primesieve; }; } \
         >"$TMP/apt.log" 2>&1 || { tail -n 20 "$TMP/apt.log" >&2; echo "run.sh: cannot install primesieve" >&2; exit 1; }
 fi
-echo "tools:   $("$SLUICE" --version 2>/dev/null | head -n1 || echo sluice), $(primesieve --version | head -n1), $(mpirun --version 2>/dev/null | head -n1)"
+echo "tools:   $("$SLUICE" --version 2>/dev/null | head -n1 || echo sluice), $(if command -v primesieve >/dev/null 2>&1; then primesieve --version | sed -n 1p; else echo 'no primesieve CLI'; fi), $(mpirun --version 2>/dev/null | head -n1)"
 echo
 
 # --- helpers ----------------------------------------------------------------------
@@ -242,12 +278,89 @@ ranks_row() {
     read -r wm wlo whi < <(stats <"$TMP/k_wratio")
     printf '  ranks %s: outside the wall line (whole command - wall line, medians) 2 ranks %.3f s, 1 rank %.3f s\n' \
         "$sched" "$(sub "$bm" "$bwm")" "$(sub "$am" "$awm")"
-    f=$(verdict "$qm" 0.95)
+    # The target is on the pipelines' own wall lines: the whole command also
+    # holds Open MPI's start (~0.4 s here, mostly MPI_Init), a fixed cost
+    # that is not sluice's and that a longer job makes negligible; it is
+    # shown on the info row (docs/performance.md, "Targets and decisions").
+    f=$(verdict "$wm" 0.95)
     [ "$f" = PASS ] || FAILED=1
-    row "primes <$PRIMES_STOP, 2 ranks x1 vs 1x2 thr, $sched (s)" "$(cell "$bm" "$blo" "$bhi" %.3f)" \
-        "$(cell "$am" "$alo" "$ahi" %.3f)" "$(cell "$qm" "$qlo" "$qhi" %.3f)" ">=0.95" "$f"
-    row "  same, $sched, sluice's wall lines only (s)" "$(cell "$bwm" "$bwlo" "$bwhi" %.3f)" \
-        "$(cell "$awm" "$awlo" "$awhi" %.3f)" "$(cell "$wm" "$wlo" "$whi" %.3f)" "-" "info"
+    row "primes <$PRIMES_STOP, 2 ranks x1 vs 1x2 thr, $sched (s)" "$(cell "$bwm" "$bwlo" "$bwhi" %.3f)" \
+        "$(cell "$awm" "$awlo" "$awhi" %.3f)" "$(cell "$wm" "$wlo" "$whi" %.3f)" ">=0.95" "$f"
+    row "  same, $sched, whole commands, mpirun incl. (s)" "$(cell "$bm" "$blo" "$bhi" %.3f)" \
+        "$(cell "$am" "$alo" "$ahi" %.3f)" "$(cell "$qm" "$qlo" "$qhi" %.3f)" "-" "info"
+}
+
+# --- channel: stage-mode transfer of 1 MiB batches between 2 ranks vs an MPI ping-pong ----
+# A (sluice) = blob on rank 0 -> failat on rank 1, GB/s from the pipeline's own `wall`
+# line (batches only: mpirun, MPI_Init and plugin loading excluded); B (reference) =
+# bench_pingpong's timed loop (also without MPI_Init). The channel moves one batch per
+# message one way, under credits; the ping-pong moves its message both ways, one at a time.
+channel_row() {
+    local r a b aw sl ref f bytes
+    for f in c_sl c_ref c_ratio c_aw; do : >"$TMP/$f"; done
+    bytes=$(awk -v n="$CH_BATCHES" -v s="$CH_SIZE" 'BEGIN { printf "%.0f", n * s }')
+    cat >"$TMP/channel.yaml" <<YAML
+job: channel
+stages:
+  - stage: blob
+    ranks: 0
+    params: {size: $CH_SIZE, count: $CH_BATCHES}
+  - stage: failat
+    ranks: 1
+YAML
+    local scmd=(env "SLUICE_STAGE_PATH=$FIXTURES" mpirun -np 2 --bind-to none "$SLUICE" run
+        "$TMP/channel.yaml" -t 1)
+    local rcmd=(mpirun -np 2 --bind-to none "$PINGPONG" "$CH_SIZE" "$PP_ITERS")
+    # The same ping-pong cycling through 16 buffers, as the channel cycles
+    # through pooled batches (info row): separates MPI's cache-hot figure
+    # from what any transfer of fresh data gets.
+    local ccmd=(mpirun -np 2 --bind-to none "$PINGPONG" "$CH_SIZE" "$PP_ITERS" 16)
+    : >"$TMP/c_cold" >"$TMP/c_cratio"
+    for ((r = 1; r <= RUNS; r++)); do
+        if ((r % 2)); then
+            a=$(timed "$TMP/a.out" "${scmd[@]}")
+            b=$(timed "$TMP/b.out" "${rcmd[@]}")
+            timed "$TMP/c.out" "${ccmd[@]}" >/dev/null
+        else
+            timed "$TMP/c.out" "${ccmd[@]}" >/dev/null
+            b=$(timed "$TMP/b.out" "${rcmd[@]}")
+            a=$(timed "$TMP/a.out" "${scmd[@]}")
+        fi
+        # Every batch went through, on 2 ranks, or the figure means nothing.
+        local an bn
+        an=$(sed -n 's/^batches *//p' "$TMP/a.out")
+        bn=$(sed -n 's/^ranks *//p' "$TMP/a.out")
+        aw=$(sed -n 's/^wall *\([0-9.]*\) s$/\1/p' "$TMP/a.out")
+        ref=$(sed -n 's/^pingpong .* GBps=\([0-9.]*\)$/\1/p' "$TMP/b.out")
+        if [ "$an" != "$CH_BATCHES" ] || [ "$bn" != 2 ] || [ -z "$aw" ] || [ -z "$ref" ]; then
+            echo "run.sh: channel: sluice passed batches='$an' on ranks='$bn' (want $CH_BATCHES on 2)," \
+                "wall '$aw'; ping-pong GB/s '$ref'" >&2
+            cat "$TMP/a.out" "$TMP/b.out" >&2
+            exit 1
+        fi
+        sl=$(awk -v n="$bytes" -v t="$aw" 'BEGIN { printf "%.4f", (t > 0) ? n / t * 1e-9 : 0 }')
+        local cold
+        cold=$(sed -n 's/^pingpong .* GBps=\([0-9.]*\)$/\1/p' "$TMP/c.out")
+        echo "$cold" >>"$TMP/c_cold"
+        awk -v a="$sl" -v b="$cold" 'BEGIN { printf "%.6f\n", (b > 0) ? a / b : 0 }' >>"$TMP/c_cratio"
+        echo "$sl" >>"$TMP/c_sl"
+        echo "$ref" >>"$TMP/c_ref"
+        echo "$aw" >>"$TMP/c_aw"
+        awk -v a="$sl" -v b="$ref" 'BEGIN { printf "%.6f\n", (b > 0) ? a / b : 0 }' >>"$TMP/c_ratio"
+        printf '  channel run %d: sluice %.3f GB/s (wall line %s s, whole command %.3f s), ping-pong %.3f GB/s (whole command %.3f s), over 16 buffers %.3f GB/s\n' \
+            "$r" "$sl" "$aw" "$a" "$ref" "$b" "$cold"
+    done
+    read -r sm slo shi < <(stats <"$TMP/c_sl")
+    read -r rm rlo rhi < <(stats <"$TMP/c_ref")
+    read -r qm qlo qhi < <(stats <"$TMP/c_ratio")
+    f=$(verdict "$qm" 0.80)
+    [ "$f" = PASS ] || FAILED=1
+    row "channel 1 MiB batches, 2 ranks (GB/s)" "$(cell "$sm" "$slo" "$shi" %.2f)" \
+        "$(cell "$rm" "$rlo" "$rhi" %.2f)" "$(cell "$qm" "$qlo" "$qhi" %.3f)" ">=0.80" "$f"
+    read -r cm clo chi < <(stats <"$TMP/c_cold")
+    read -r km klo khi < <(stats <"$TMP/c_cratio")
+    row "  same, ping-pong over 16 buffers (GB/s)" "$(cell "$sm" "$slo" "$shi" %.2f)" \
+        "$(cell "$cm" "$clo" "$chi" %.2f)" "$(cell "$km" "$klo" "$khi" %.3f)" "-" "info"
 }
 
 # --- matmul ---------------------------------------------------------------------------
@@ -313,20 +426,27 @@ overhead_rows() {
 }
 
 echo "raw runs (whole-command wall times; sluice's own wall line in parentheses):"
-primes_row 2
-primes_row 1
-ranks_row static
-ranks_row dynamic
-matmul_row
-overhead_rows
+if want primes; then
+    primes_row 2
+    primes_row 1
+fi
+if want ranks; then
+    ranks_row static
+    ranks_row dynamic
+fi
+if want channel; then channel_row; fi
+if want matmul; then matmul_row; fi
+if want overhead; then overhead_rows; fi
 echo
 printf '%-52s|%-26s|%-26s|%-20s|%-7s|%s\n' what "sluice med [min-max]" "reference med [min-max]" \
     "ratio med [min-max]" target PASS/MISS
 printf '%s\n' "${ROWS[@]}"
 echo
 echo "primes: ratio = primesieve s / sluice s (throughput); matmul: ratio = sluice GFLOP/s / bench_dgemm GFLOP/s."
-echo "ranks: sluice = mpirun -np 2 ... -t 1 (whole command, mpirun included), reference = the same job in one"
-echo "process with -t 2; ratio = reference s / ranks s. Its info row: the same from sluice's own wall lines."
+echo "ranks: sluice = mpirun -np 2 ... -t 1, reference = the same job in one process with -t 2; ratio ="
+echo "reference s / ranks s on the pipelines' wall lines. Its info row: whole commands, mpirun included."
+echo "channel: sluice = 1 MiB batches rank 0 -> rank 1 over its wall line, reference = bench_pingpong (both"
+echo "directions counted); ratio = sluice GB/s / ping-pong GB/s."
 echo "Each ratio is the median of per-run pairs measured back to back; PASS when it meets the target."
 if [ "$CHECK" = 1 ] && [ "$FAILED" = 1 ]; then
     echo "run.sh --check: at least one row missed its target" >&2
