@@ -64,6 +64,9 @@ void sl__chan_set_pool(sl__chan *c, sl_batch_pool *pool);
 /* Sender side: the pool the sent batches go back to once MPI is done with
  * them (the sending pipeline's; its last stage keeps its batches). */
 void sl__chan_set_send_pool(sl__chan *c, sl_batch_pool *pool);
+/* Called (from pipeline threads) when the main thread has work: a batch to
+ * send, a credit to give back. Set before the run. */
+void sl__chan_set_wake(sl__chan *c, void (*wake)(void *), void *self);
 
 /* One look at MPI on the main thread; *busy is set when something moved.
  * `wake` is signalled whenever a pipeline of this rank may fire again. */

@@ -32,6 +32,7 @@
 
 #define TAG_ABORT 999
 #define IDLE_NS 200000L
+#define CHAN_DEFAULT_SLOTS 8
 
 typedef struct seg_run {
     size_t first, last; /* job stages */
@@ -60,18 +61,30 @@ typedef struct stage_rt {
     size_t nchans;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    unsigned long gen; /* under mu: bumped by every wake */
     bool aborted, induced;
 } stage_rt;
 
+/* Wake-ups carry a generation number, so a wake that comes between a look
+ * and the wait is not lost: the wait only sleeps while nothing happened. */
 static void wake(void *self)
 {
     stage_rt *rt = self;
     pthread_mutex_lock(&rt->mu);
+    rt->gen++;
     pthread_cond_broadcast(&rt->cv);
     pthread_mutex_unlock(&rt->mu);
 }
 
-static void timed_wait(stage_rt *rt, long ns)
+static unsigned long generation(stage_rt *rt)
+{
+    pthread_mutex_lock(&rt->mu);
+    unsigned long g = rt->gen;
+    pthread_mutex_unlock(&rt->mu);
+    return g;
+}
+
+static void timed_wait(stage_rt *rt, long ns, unsigned long seen)
 {
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
@@ -81,15 +94,19 @@ static void timed_wait(stage_rt *rt, long ns)
         t.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&rt->mu);
-    pthread_cond_timedwait(&rt->cv, &rt->mu, &t);
+    while (rt->gen == seen &&
+           pthread_cond_timedwait(&rt->cv, &rt->mu, &t) == 0)
+        ;
     pthread_mutex_unlock(&rt->mu);
 }
 
 /* Between rounds of a segment's pipeline: input or credits may come. */
 static void seg_wait(void *self, const atomic_int *stop)
 {
+    /* A round just ended with nothing to fire; what changes that comes
+     * with a wake, but the wake may have come already: wait briefly. */
     if (!atomic_load(stop))
-        timed_wait(self, 2000000L);
+        timed_wait(self, 200000L, generation(self));
 }
 
 static void *seg_main(void *arg)
@@ -156,7 +173,11 @@ static sl_status make_channels(stage_rt *rt, sl_error *err)
         char name[96];
         snprintf(name, sizeof name, "%s -> %s", sl_job_stage_at(rt->job, l0)->name,
                  sl_job_stage_at(rt->job, f1)->name);
-        int q = sl__run_stage_queue(rt->full, f1);
+        /* A channel's credits cover a round trip between ranks, not a
+         * hand-over between threads: unless the receiving stage's queue is
+         * set, it holds CHAN_DEFAULT_SLOTS batches per receiver. */
+        int q = sl_job_stage_at(rt->job, f1)->queue ? sl__run_stage_queue(rt->full, f1)
+                                                    : CHAN_DEFAULT_SLOTS;
         sl__chan_cfg cfg = {
             .comm = rt->d->comm,
             .me = rt->d->rank,
@@ -171,6 +192,7 @@ static sl_status make_channels(stage_rt *rt, sl_error *err)
             .name = name,
         };
         SL_TRY(sl__chan_create(&rt->chans[k], &cfg, err));
+        sl__chan_set_wake(rt->chans[k], wake, rt);
     }
     return SL_OK;
 }
@@ -263,6 +285,7 @@ static sl_status drive(stage_rt *rt, sl_error *err)
 {
     sl_status s = SL_OK;
     for (;;) {
+        unsigned long seen = generation(rt);
         bool busy = false, done = true, failed = s != SL_OK;
         for (size_t i = 0; i < rt->nsegs; i++) {
             done &= atomic_load(&rt->segs[i].done);
@@ -285,7 +308,7 @@ static sl_status drive(stage_rt *rt, sl_error *err)
         if (done && (rt->aborted || closed))
             break;
         if (!busy)
-            timed_wait(rt, IDLE_NS);
+            timed_wait(rt, IDLE_NS, seen);
     }
     /* Everyone meets here; until all have, keep answering, so that a batch
      * or a count in flight towards us still finds its receive. */
@@ -302,7 +325,7 @@ static sl_status drive(stage_rt *rt, sl_error *err)
         sl_error_clear(&ignore);
         progress_all(rt, &busy, &ignore);
         if (!busy)
-            timed_wait(rt, IDLE_NS);
+            timed_wait(rt, IDLE_NS, generation(rt));
     }
     return s;
 }
