@@ -5,7 +5,8 @@
  * each stage and their types. Fixed values (stage settings, distribution)
  * go through the setters the command line uses too (override.c, dist.c). Stage parameters stay text, each remembering
  * the "path:line:col" of its value, because only the stage's own table can
- * judge them and its messages must still point into the file. Every error
+ * judge them and its messages must still point into the file (a list or a
+ * mapping of plain values becomes one text: "a,b" or "k=v,k2=v2"). Every error
  * is one line that starts with "path:line:col: " (libyaml marks are 0-based;
  * people count from 1). */
 #include <errno.h>
@@ -132,7 +133,51 @@ static sl_status text_value(job_ctx *c, yaml_node_t *v, const char *what, const 
     return SL_OK;
 }
 
-/* A parameter value: a scalar as written, or a list of scalars joined by ','. */
+/* Text for a mapping of plain values, "k1=v1,k2=v2" (a stage's columns as
+ * {a: /inputs/A}). Keys may not hold ',' or '=', nor appear twice, and values
+ * may not hold ',', or the text could not be split back into the same pairs. */
+static sl_status mapping_text(job_ctx *c, const sl_job_stage *st, const char *key, yaml_node_t *v,
+                              char **out)
+{
+    size_t len = 1;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node(c, p->key), *val = node(c, p->value);
+        yaml_node_t *bad = !scalar(k) ? k : !scalar(val) ? val : NULL;
+        if (bad)
+            return fail_at(c, bad->start_mark, SL_EINVAL,
+                           "stage '%s': parameter '%s': mapping keys and values must be plain "
+                           "values", st->name, key);
+        if (!*scalar(k) || strpbrk(scalar(k), ",="))
+            return fail_at(c, k->start_mark, SL_EINVAL,
+                           "stage '%s': parameter '%s': key '%s' must be non-empty, without ',' "
+                           "or '='", st->name, key, scalar(k));
+        for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < p; q++)
+            if (strcmp(scalar(node(c, q->key)), scalar(k)) == 0)
+                return fail_at(c, k->start_mark, SL_EEXIST,
+                               "stage '%s': parameter '%s': key '%s' appears twice", st->name,
+                               key, scalar(k));
+        if (strchr(scalar(val), ','))
+            return fail_at(c, val->start_mark, SL_EINVAL,
+                           "stage '%s': parameter '%s': value '%s' of key '%s' may not contain "
+                           "','", st->name, key, scalar(val), scalar(k));
+        len += strlen(scalar(k)) + strlen(scalar(val)) + 2;
+    }
+    char *s = calloc(len, 1);
+    if (!s)
+        return fail_at(c, v->start_mark, SL_ENOMEM, "out of memory");
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        if (p != v->data.mapping.pairs.start)
+            strcat(s, ",");
+        strcat(s, scalar(node(c, p->key)));
+        strcat(s, "=");
+        strcat(s, scalar(node(c, p->value)));
+    }
+    *out = s;
+    return SL_OK;
+}
+
+/* A parameter value: a scalar as written, a list of scalars joined by ',', or
+ * a mapping of scalars as "k1=v1,k2=v2" (mapping_text). */
 static sl_status param_text(job_ctx *c, const sl_job_stage *st, const char *key, yaml_node_t *v,
                             char **out)
 {
@@ -140,10 +185,8 @@ static sl_status param_text(job_ctx *c, const sl_job_stage *st, const char *key,
         *out = sl__job_strdup(scalar(v));
         return *out ? SL_OK : fail_at(c, v->start_mark, SL_ENOMEM, "out of memory");
     }
-    if (v->type != YAML_SEQUENCE_NODE)
-        return fail_at(c, v->start_mark, SL_EINVAL,
-                       "stage '%s': parameter '%s' must be a value or a list of values, not a "
-                       "mapping", st->name, key);
+    if (v->type == YAML_MAPPING_NODE)
+        return mapping_text(c, st, key, v, out);
     size_t len = 1;
     for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
         yaml_node_t *item = node(c, *i);

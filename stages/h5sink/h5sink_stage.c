@@ -3,10 +3,12 @@
  * The sink writes the one file the run asks for (sl_ctx_output_path: the core
  * picks a temporary name, renames it on success and deletes it on failure, so
  * this stage never renames). It keeps a single serial instance because an
- * HDF5 file handle is not shared between writers, and the HDF5 build here is
- * not thread-safe. The writer is made at the first batch rather than in
- * create(), because only then is the source's plan (the total row count)
- * known, and because validating a job must not need an output path. */
+ * HDF5 file handle is not shared between writers. The HDF5 build here is not
+ * thread-safe and other stages (h5source) call it from other tasks, so every
+ * HDF5 call sequence holds sl_library_lock("hdf5"). The writer is made at the
+ * first batch rather than in create(), because only then is the source's plan
+ * (the total row count) known, and because validating a job must not need an
+ * output path. */
 #include <stdlib.h>
 
 #include <sluice/stage.h>
@@ -55,8 +57,12 @@ static sl_status ensure_started(h5sink_state *st, const sl_batch *first, sl_ctx 
 static sl_status h5sink_process(void *state, sl_batch *b, sl_ctx *ctx, sl_error *err)
 {
     h5sink_state *st = state;
-    SL_TRY(ensure_started(st, b, ctx, err));
-    SL_TRY(sl_h5w_write(st->w, b, err));
+    sl_library_lock("hdf5");
+    sl_status s = ensure_started(st, b, ctx, err);
+    if (s == SL_OK)
+        s = sl_h5w_write(st->w, b, err);
+    sl_library_unlock("hdf5");
+    SL_TRY(s);
     return SL_OK;
 }
 
@@ -84,9 +90,14 @@ static sl_status write_run_attrs(h5sink_state *st, const sl_ctx *ctx, sl_error *
 static sl_status h5sink_finish(void *state, sl_ctx *ctx, sl_error *err)
 {
     h5sink_state *st = state;
-    SL_TRY(ensure_started(st, NULL, ctx, err));
-    SL_TRY(write_run_attrs(st, ctx, err));
-    SL_TRY(sl_h5w_close(st->w, err));
+    sl_library_lock("hdf5");
+    sl_status s = ensure_started(st, NULL, ctx, err);
+    if (s == SL_OK)
+        s = write_run_attrs(st, ctx, err);
+    if (s == SL_OK)
+        s = sl_h5w_close(st->w, err);
+    sl_library_unlock("hdf5");
+    SL_TRY(s);
     return SL_OK;
 }
 
@@ -95,7 +106,9 @@ static void h5sink_destroy(void *state)
     h5sink_state *st = state;
     if (!st)
         return;
+    sl_library_lock("hdf5");
     sl_h5w_destroy(&st->w);
+    sl_library_unlock("hdf5");
     free(st);
 }
 

@@ -207,9 +207,10 @@ Test(job, param_values_lists_and_nesting)
     cr_expect_str_eq(param(st, "blank")->value, "");
     sl_job_destroy(&job);
 
-    const char *msg = parse_fails("stages:\n  - stage: a\n    params: {x: {y: 1}}\n", SL_EINVAL);
-    cr_expect_str_eq(msg, "t.yaml:3:17: stage 'a': parameter 'x' must be a value or a list of "
-                          "values, not a mapping");
+    const char *msg = parse_fails("stages:\n  - stage: a\n    params: {x: {y: {z: 1}}}\n",
+                                  SL_EINVAL);
+    cr_expect_str_eq(msg, "t.yaml:3:21: stage 'a': parameter 'x': mapping keys and values must "
+                          "be plain values");
     msg = parse_fails("stages:\n  - stage: a\n    params: {x: [1, [2]]}\n", SL_EINVAL);
     cr_expect(strncmp(msg, "t.yaml:3:21: stage 'a': parameter 'x': list items", 49) == 0, "%s",
               msg);
@@ -701,4 +702,32 @@ Test(job_ranks, override_sets_ranks_like_the_file)
     cr_expect_str_eq(sl_job_stage_at(job, 0)->ranks, "0,1");
     cr_expect_str_eq(sl_job_stage_at(job, 0)->ranks_origin, "command line");
     sl_job_destroy(&job);
+}
+
+Test(job, param_mapping_becomes_key_value_text)
+{
+    sl_job *job = parse_ok("stages:\n  - stage: h5source\n    params:\n"
+                           "      columns: {a: /inputs/A, b: /inputs/B}\n"
+                           "      odd: {k: \"/x=y\"}\n      none: {}\n",
+                           "t.yaml");
+    const sl_job_stage *st = sl_job_stage_at(job, 0);
+    expect_param(st, "columns", "a=/inputs/A,b=/inputs/B", "t.yaml:4:16");
+    expect_param(st, "odd", "k=/x=y", "t.yaml:5:12"); /* '=' in a value is kept */
+    expect_param(st, "none", "", "t.yaml:6:13");
+    sl_job_destroy(&job);
+
+    const char *msg = parse_fails("stages:\n  - stage: a\n    params: {c: {a: /x, b: \"/y,z\"}}\n",
+                                  SL_EINVAL);
+    cr_expect_str_eq(msg, "t.yaml:3:28: stage 'a': parameter 'c': value '/y,z' of key 'b' may "
+                          "not contain ','");
+    msg = parse_fails("stages:\n  - stage: a\n    params: {c: {\"a=b\": /x}}\n", SL_EINVAL);
+    cr_expect_str_eq(msg, "t.yaml:3:18: stage 'a': parameter 'c': key 'a=b' must be non-empty, "
+                          "without ',' or '='");
+    msg = parse_fails("stages:\n  - stage: a\n    params: {c: {\"a,b\": /x}}\n", SL_EINVAL);
+    cr_expect(strstr(msg, "t.yaml:3:18: stage 'a': parameter 'c': key 'a,b'"), "%s", msg);
+    msg = parse_fails("stages:\n  - stage: a\n    params: {c: {a: [/x]}}\n", SL_EINVAL);
+    cr_expect_str_eq(msg, "t.yaml:3:21: stage 'a': parameter 'c': mapping keys and values must "
+                          "be plain values");
+    msg = parse_fails("stages:\n  - stage: a\n    params: {c: {a: /x, a: /y}}\n", SL_EEXIST);
+    cr_expect_str_eq(msg, "t.yaml:3:25: stage 'a': parameter 'c': key 'a' appears twice");
 }

@@ -130,6 +130,19 @@ size_t sl_ctx_result_count(const sl_ctx *c);
 void sl_ctx_result_get(const sl_ctx *c, size_t i, const char **key, sl_type *type, uint64_t *u,
                        double *f);
 
+/* --- Libraries that are not thread-safe. ---
+ *
+ * One process-wide recursive lock per library name, shared by every stage:
+ * two stages may call the same library from two tasks at once (an HDF5
+ * source and the HDF5 sink), so each holds the library's lock around its
+ * calls. "hdf5" is the one name defined (any case); any other name, NULL
+ * included, maps to one shared catch-all lock. Rules: tasks that call a
+ * non-thread-safe library hold it for a short call sequence; never across
+ * waiting for other batches. Unlock as many times as you locked, from the
+ * same thread. Thread-safe; never fails. */
+void sl_library_lock(const char *library);
+void sl_library_unlock(const char *library);
+
 #ifdef __cplusplus
 }
 #endif
