@@ -22,6 +22,8 @@
 #   stage-failure a batch fails on a kernel rank: one line naming rank, stage
 #              and batch, exit 1 everywhere, nothing left behind.
 #   stage-badinput placements that cannot run on the rank count: exit 2.
+#   h5source   a file read by h5source on 1 to 4 ranks (each rank reads the
+#              hyperslabs of its own batches) gives back the same datasets.
 #
 # Environment: SLUICE (the command), WORK (a scratch directory), JOBS (jobs/),
 # FIXTURES (the directory of the failat test stage).
@@ -354,6 +356,25 @@ YAML
     mk sinkaway 0 1 2
     expect_bad 3 "rank 0" sinkaway.yaml
     ok "bad placements refused"
+    ;;
+h5source)
+    # Variable-length values, u64 columns and matrices, read back on many ranks.
+    "$SLUICE" run "$JOBS/fib.yaml" -o fib.h5 -q range.stop=3000 range.batch=100 fib.store=full ||
+        fail "fib file"
+    "$SLUICE" run "$JOBS/matgen-store.yaml" -o mat.h5 -q matgen.n=16 matgen.count=40 ||
+        fail "matrix file"
+    for src in fib mat; do
+        printf 'job: copy\nstages:\n  - stage: h5source\n    params: {file: %s.h5, batch: 7}\n  - stage: h5sink\n' \
+            "$src" >"copy-$src.yaml"
+        for np in 1 3 4; do
+            for sched in static dynamic; do
+                out="copy-$src-$np-$sched.h5"
+                mpi "$np" run "copy-$src.yaml" -t 1 -o "$out" --schedule "$sched" >"$out.log" 2>&1 ||
+                    { fail "$src np=$np $sched: $(tail -3 "$out.log")"; continue; }
+                same_datasets "$src.h5" "$out" "h5source $src np=$np $sched"
+            done
+        done
+    done
     ;;
 *)
     echo "mpi_test.sh: unknown case '$case_'" >&2

@@ -1,0 +1,130 @@
+/* tests/e2e/test_chain.c - jobs that chain through files: h5sink's output is
+ * h5source's input, with names, types, shapes and row order kept, and a
+ * matmul over stored matrices gives the products of the one-pipeline job. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e_util.h"
+
+static char errbuf[4096];
+
+static void run_ok(const char *args)
+{
+    int rc = e2e_sluice(NULL, args, errbuf, sizeof errbuf);
+    cr_assert_eq(rc, 0, "sluice %s -> exit %d: %s", args, rc, errbuf);
+}
+
+/* The shipped chain, at a small size: stored then multiplied equals made and
+ * multiplied in one pipeline, and both equal a naive product. */
+Test(chain, matmul_file_equals_matmul_in_one_pipeline, .timeout = 300)
+{
+    const char *t = e2e_tmpdir();
+    char m[512], p[512], q[512], args[2048];
+    snprintf(m, sizeof m, "%s/matrices.h5", t);
+    snprintf(p, sizeof p, "%s/products.h5", t);
+    snprintf(q, sizeof q, "%s/direct.h5", t);
+    snprintf(args, sizeof args, "run jobs/matgen-store.yaml -t 2 -o %s matgen.n=20 matgen.count=9",
+             m);
+    run_ok(args);
+    snprintf(args, sizeof args,
+             "run jobs/matmul-file.yaml -t 2 -o %s h5source.file=%s h5source.batch=2 "
+             "matmul.store=full",
+             p, m);
+    run_ok(args);
+    snprintf(args, sizeof args,
+             "run jobs/matmul.yaml -t 2 -o %s matgen.n=20 matgen.count=9 matmul.store=full", q);
+    run_ok(args);
+    char why[512];
+    cr_assert(e2e_same_datasets(p, q, why, sizeof why), "%s", why);
+    /* Totals of floats are added in whatever order instances finish: equal
+     * up to rounding, where the datasets above are equal bit for bit. */
+    double st1 = e2e_attr_f64(p, "sum_trace"), st2 = e2e_attr_f64(q, "sum_trace");
+    cr_assert(fabs(st1 - st2) <= 1e-12 * (1 + fabs(st2)), "sum_trace %.17g vs %.17g", st1, st2);
+
+    /* Independent check of the stored inputs against the products. */
+    const size_t N = 20, COUNT = 9;
+    size_t na, nb, nc;
+    double *a = e2e_read_f64(m, "a", &na), *b = e2e_read_f64(m, "b", &nb);
+    double *c = e2e_read_f64(p, "c", &nc);
+    cr_assert_eq(na, COUNT * N * N);
+    cr_assert_eq(nb, na);
+    cr_assert_eq(nc, na);
+    for (size_t k = 0; k < COUNT; k++)
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++) {
+                double s = 0;
+                for (size_t l = 0; l < N; l++)
+                    s += a[k * N * N + i * N + l] * b[k * N * N + l * N + j];
+                double got = c[k * N * N + i * N + j];
+                cr_assert(fabs(s - got) <= 1e-12 * (1 + fabs(s)), "C[%zu][%zu][%zu]: %g vs %g",
+                          k, i, j, s, got);
+            }
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* Every column type h5sink writes comes back from h5source unchanged: the
+ * fib job's u64 n, u64 digits and mod, and variable-length decimal values. */
+Test(chain, h5sink_to_h5source_round_trip_keeps_everything)
+{
+    const char *t = e2e_tmpdir();
+    char f1[512], f2[512], job[512], args[2048];
+    snprintf(f1, sizeof f1, "%s/fib.h5", t);
+    snprintf(f2, sizeof f2, "%s/copy.h5", t);
+    snprintf(args, sizeof args,
+             "run jobs/fib.yaml -t 2 -o %s range.stop=1500 range.batch=64 fib.store=full", f1);
+    run_ok(args);
+    snprintf(job, sizeof job, "%s/copy.yaml", t);
+    FILE *j = fopen(job, "w");
+    cr_assert(j);
+    fprintf(j, "job: copy\nstages:\n  - stage: h5source\n    params: {file: %s, batch: 100}\n"
+               "  - stage: h5sink\n",
+            f1);
+    fclose(j);
+    snprintf(args, sizeof args, "run %s -t 2 -o %s", job, f2);
+    run_ok(args);
+    char why[512];
+    cr_assert(e2e_same_datasets(f1, f2, why, sizeof why), "%s", why);
+    char *v = e2e_read_bytes_row(f2, "value", 100);
+    cr_assert_str_eq(v, "354224848179261915075"); /* F(100) */
+    free(v);
+}
+
+/* A bad input file stops the job before anything is written: one line
+ * naming the file, exit 2, no output. */
+Test(chain, missing_or_broken_input_file_is_refused_before_output)
+{
+    const char *t = e2e_tmpdir();
+    char out[512], bad[512], args[2048];
+    snprintf(out, sizeof out, "%s/never.h5", t);
+    snprintf(args, sizeof args, "run jobs/matmul-file.yaml -o %s h5source.file=%s/nope.h5", out,
+             t);
+    cr_assert_eq(e2e_sluice(NULL, args, errbuf, sizeof errbuf), 2, "%s", errbuf);
+    cr_assert(strstr(errbuf, "nope.h5"), "%s", errbuf);
+    cr_assert(!e2e_file_exists(out));
+    /* Not an HDF5 file at all. */
+    snprintf(bad, sizeof bad, "%s/text.h5", t);
+    FILE *f = fopen(bad, "w");
+    cr_assert(f);
+    fputs("these are not the matrices you are looking for\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "run jobs/matmul-file.yaml -o %s h5source.file=%s", out, bad);
+    cr_assert_eq(e2e_sluice(NULL, args, errbuf, sizeof errbuf), 2, "%s", errbuf);
+    cr_assert(strstr(errbuf, "text.h5"), "%s", errbuf);
+    cr_assert(!e2e_file_exists(out));
+    /* A dataset the file does not have. */
+    char m[512];
+    snprintf(m, sizeof m, "%s/m.h5", t);
+    snprintf(args, sizeof args, "run jobs/matgen-store.yaml -o %s matgen.n=4 matgen.count=3", m);
+    run_ok(args);
+    snprintf(args, sizeof args,
+             "run jobs/matmul-file.yaml -o %s h5source.file=%s h5source.columns=a=/a,b=/B", out,
+             m);
+    cr_assert_eq(e2e_sluice(NULL, args, errbuf, sizeof errbuf), 2, "%s", errbuf);
+    cr_assert(strstr(errbuf, "/B"), "%s", errbuf);
+    cr_assert(!e2e_file_exists(out));
+}
