@@ -20,13 +20,17 @@ HEAD
   fi
   "$sluice" inspect "$name" | awk '
     /^mode/ { sub(/^mode +/, ""); sub(/ \(default\)$/, ""); printf "Default mode: %s.\n\n", $0 }
-    /^PARAMETER/ { table = 1; print "| parameter | type | default | range | help |"; print "|---|---|---|---|---|"; next }
+    # `inspect` aligns its table: cut each row at the header columns, so
+    # that an empty default or range stays an empty cell.
+    /^PARAMETER/ {
+      table = 1; pt = index($0, "TYPE"); pd = index($0, "DEFAULT"); pr = index($0, "RANGE")
+      ph = index($0, "HELP")
+      print "| parameter | type | default | range | help |"; print "|---|---|---|---|---|"; next
+    }
+    function cell(s) { gsub(/^ +| +$/, "", s); gsub(/\|/, "\\|", s); return s }
     table && NF {
-      line = $0
-      name = $1; type = $2
-      # columns are separated by two or more spaces
-      gsub(/\|/, "\\|", line)
-      n = split(line, f, /  +/)
-      printf "| `%s` | %s | %s | %s | %s |\n", f[1], f[2], f[3], (n >= 5 ? f[4] : ""), f[n]
+      printf "| `%s` | %s | %s | %s | %s |\n", cell(substr($0, 1, pt - 1)),
+        cell(substr($0, pt, pd - pt)), cell(substr($0, pd, pr - pd)),
+        cell(substr($0, pr, ph - pr)), cell(substr($0, ph))
     }'
 done
