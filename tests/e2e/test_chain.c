@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hdf5.h>
+
 #include "e2e_util.h"
 
 static char errbuf[4096];
@@ -126,5 +128,38 @@ Test(chain, missing_or_broken_input_file_is_refused_before_output)
              m);
     cr_assert_eq(e2e_sluice(NULL, args, errbuf, sizeof errbuf), 2, "%s", errbuf);
     cr_assert(strstr(errbuf, "/B"), "%s", errbuf);
+    cr_assert(!e2e_file_exists(out));
+}
+
+/* Matrices the next stage cannot use (3x4, not square): the file is fine for
+ * h5source, matmul refuses the first batch, naming itself, the batch and the
+ * column; the failed run leaves no output. */
+Test(chain, matrices_of_the_wrong_shape_fail_in_the_stage_that_needs_them)
+{
+    const char *t = e2e_tmpdir();
+    char in[512], out[512], args[2048];
+    snprintf(in, sizeof in, "%s/oblong.h5", t);
+    snprintf(out, sizeof out, "%s/never.h5", t);
+    hid_t f = H5Fcreate(in, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    hsize_t dims[3] = {5, 3, 4};
+    double v[5 * 3 * 4];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        v[i] = (double)i;
+    hid_t sp = H5Screate_simple(3, dims, NULL);
+    for (int k = 0; k < 2; k++) {
+        hid_t d = H5Dcreate2(f, k ? "b" : "a", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT);
+        cr_assert(d >= 0);
+        cr_assert(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+        H5Dclose(d);
+    }
+    H5Sclose(sp);
+    H5Fclose(f);
+    snprintf(args, sizeof args, "run jobs/matmul-file.yaml -o %s h5source.file=%s", out, in);
+    cr_assert_eq(e2e_sluice(NULL, args, errbuf, sizeof errbuf), 1, "%s", errbuf);
+    cr_assert(strstr(errbuf, "stage 'matmul', batch 0") || strstr(errbuf, "stage 'matmul', batch"),
+              "%s", errbuf);
+    cr_assert(strstr(errbuf, "'a'") || strstr(errbuf, "square"), "%s", errbuf);
     cr_assert(!e2e_file_exists(out));
 }
