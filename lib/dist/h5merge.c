@@ -26,6 +26,7 @@
 
 #include <hdf5.h>
 
+#include "h5/h5_reason.h"
 #include "h5merge.h"
 
 #define MERGE_BLOCK_BYTES ((uint64_t)16 << 20)
@@ -63,25 +64,7 @@ typedef struct reason_buf {
     char text[256];
 } reason_buf;
 
-/* Walking upward, frame 0 is the innermost one: keep it, skip the rest. */
-static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data)
-{
-    reason_buf *r = data;
-    if (n == 0 && e->desc && *e->desc)
-        snprintf(r->text, sizeof r->text, "%s", e->desc);
-    else if (n == 0)
-        H5Eget_msg(e->min_num, NULL, r->text, sizeof r->text);
-    return 0;
-}
-
-/* The innermost HDF5 reason of the last failure; clears the stack. */
-static const char *h5_reason(reason_buf *r)
-{
-    r->text[0] = '\0';
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, r);
-    H5Eclear2(H5E_DEFAULT);
-    return r->text[0] ? r->text : "unknown HDF5 error";
-}
+static const char *h5_reason(reason_buf *r) { return sl__h5_reason(r->text, sizeof r->text); }
 
 static int range_cmp(const void *a, const void *b)
 {

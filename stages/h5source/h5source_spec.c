@@ -9,43 +9,24 @@
  * HDF5 reports a failure as a stack of frames, outermost (the API call) to
  * innermost (what actually went wrong, e.g. "truncated file: eof = ...").
  * Its default handler prints the whole stack to stderr; we turn that off and
- * keep only the innermost description. That helper is a copy of the one in
- * stages/h5sink/h5sink_attr.c; the two are to become one shared helper. */
+ * keep only the innermost description (lib/h5/h5_reason.c, shared with
+ * h5sink and the multi-rank merge). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "h5/h5_reason.h"
 #include "h5source_impl.h"
 
 /* --- errors ------------------------------------------------------------- */
 
-void sl__h5r_quiet(void)
-{
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-typedef struct reason_buf {
-    char text[256];
-} reason_buf;
-
-/* Walking upward, frame 0 is the innermost one: keep it, skip the rest. */
-static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data)
-{
-    reason_buf *r = data;
-    if (n == 0 && e->desc && *e->desc)
-        snprintf(r->text, sizeof r->text, "%s", e->desc);
-    else if (n == 0)
-        H5Eget_msg(e->min_num, NULL, r->text, sizeof r->text);
-    return 0;
-}
+void sl__h5r_quiet(void) { sl__h5_quiet(); }
 
 sl_status sl__h5r_fail(const char *file, const char *dset, const char *what, sl_error *err,
                        const char *src, int line, const char *func)
 {
-    reason_buf r = {.text = ""};
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, &r);
-    H5Eclear2(H5E_DEFAULT);
-    const char *why = r.text[0] ? r.text : "unknown HDF5 error";
+    char buf[256];
+    const char *why = sl__h5_reason(buf, sizeof buf);
     if (dset)
         return sl_error_set(err, SL_EIO, src, line, func, "%s: dataset '%s': %s: %s", file, dset,
                             what, why);
