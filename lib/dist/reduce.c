@@ -42,35 +42,34 @@ static sl_status gather_bytes(sl_dist *d, const void *mine, int n, char **all, i
     return SL_OK;
 }
 
-sl_status sl__reduce_results(sl_dist *d, sl_pipeline *p, sl_error *err)
+/* Packs p's results as records (see the top of the file) into buf, or only
+ * counts their bytes when buf is NULL; returns the length. */
+static size_t pack_results(const sl_pipeline *p, char *buf)
 {
-    size_t n = sl__run_nresults(p), len = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *key;
-        sl_type t;
-        uint64_t u;
-        double f;
-        sl__run_result(p, i, &key, &t, &u, &f);
-        len += strlen(key) + 1 + 1 + 8;
-    }
-    char *mine = malloc(len ? len : 1), *w = mine;
-    SL_CHECK(mine, SL_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
+    size_t len = 0;
+    for (size_t i = 0; i < sl__run_nresults(p); i++) {
         const char *key;
         sl_type t;
         uint64_t u;
         double f;
         sl__run_result(p, i, &key, &t, &u, &f);
         size_t kl = strlen(key) + 1;
-        memcpy(w, key, kl);
-        w += kl;
-        *w++ = (char)t;
-        if (t == SL_TYPE_F64)
-            memcpy(w, &f, 8);
-        else
-            memcpy(w, &u, 8);
-        w += 8;
+        if (buf) {
+            memcpy(buf + len, key, kl);
+            buf[len + kl] = (char)t;
+            memcpy(buf + len + kl + 1, t == SL_TYPE_F64 ? (const void *)&f : (const void *)&u, 8);
+        }
+        len += kl + 1 + 8;
     }
+    return len;
+}
+
+sl_status sl__reduce_results(sl_dist *d, sl_pipeline *p, sl_error *err)
+{
+    size_t len = pack_results(p, NULL);
+    char *mine = malloc(len ? len : 1);
+    SL_CHECK(mine, SL_ENOMEM, "out of memory");
+    pack_results(p, mine);
     char *all;
     int *counts, *displs;
     sl_status s = gather_bytes(d, mine, (int)len, &all, &counts, &displs, err);
