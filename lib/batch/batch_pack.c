@@ -24,8 +24,11 @@
  * fuzzer. Every read is bounds-checked against the remaining length before it
  * happens, every size product is overflow-checked, and a column is only
  * allocated after its whole description and data were found inside the buffer,
- * so allocations never exceed the buffer length. On any failure the batch is
- * left reset (valid and empty). */
+ * so allocations never exceed the buffer length. A meta message carries no
+ * data, so there the sizes it names are bounded instead: each by PTRDIFF_MAX,
+ * all columns together by SL_BATCH_MAX_BYTES. On any failure the batch is
+ * left reset (valid and empty), and control characters of a column name
+ * quoted in the message are escaped (any byte but NUL may be in a name). */
 #include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
@@ -293,9 +296,14 @@ sl_status sl_batch_check_offsets(const sl_batch *b, sl_error *err)
 {
     for (int i = 0; i < b->ncols; i++) {
         const sl_column *c = &b->slots[i].col;
-        if (c->type == SL_TYPE_BYTES)
-            SL_TRY(check_offsets_raw(c->name, (const unsigned char *)c->offsets, c->nbytes,
-                                     b->nrows, err));
+        sl_status s = c->type == SL_TYPE_BYTES
+                          ? check_offsets_raw(c->name, (const unsigned char *)c->offsets,
+                                              c->nbytes, b->nrows, err)
+                          : SL_OK;
+        if (s != SL_OK) {
+            sl_error_push(err, s, __FILE__, __LINE__, __func__);
+            return s;
+        }
     }
     return SL_OK;
 }
@@ -319,6 +327,10 @@ static sl_status unpack_data(reader *r, size_t nrows, col_view *v, bool meta, sl
          * a batch may hold at all, since no buffer bounds it here. */
         if (dlen > PTRDIFF_MAX || (v->type == SL_TYPE_BYTES && nrows >= PTRDIFF_MAX / 8))
             return BAD("column '%s': %" PRIu64 " data bytes is too large", v->name, dlen);
+        /* No offsets could ever describe bytes without rows: refuse it now,
+         * as unpack does, rather than after the data were received. */
+        if (v->type == SL_TYPE_BYTES && nrows == 0 && dlen != 0)
+            return BAD("column '%s': %" PRIu64 " data bytes in 0 rows", v->name, dlen);
         v->data_len = (size_t)dlen;
         return SL_OK;
     }
@@ -332,6 +344,22 @@ static sl_status unpack_data(reader *r, size_t nrows, col_view *v, bool meta, sl
         return BAD("column '%s': %zu row offsets run past the end of the message", v->name,
                    nrows + 1);
     return check_offsets(v, nrows, err);
+}
+
+/* A meta message's columns together may ask for SL_BATCH_MAX_BYTES of
+ * storage; *total is what the columns before v asked for. unpack_data has
+ * bounded data_len and nrows by PTRDIFF_MAX, so the sum cannot wrap. */
+static sl_status meta_budget(const col_view *v, size_t nrows, uint64_t *total, sl_error *err)
+{
+    uint64_t need = v->data_len;
+    if (v->type == SL_TYPE_BYTES)
+        need += 8 * ((uint64_t)nrows + 1);
+    if (need > SL_BATCH_MAX_BYTES - *total)
+        return BAD("column '%s' needs %" PRIu64 " bytes, which takes the batch over the "
+                   "limit of %" PRIu64 " bytes (SL_BATCH_MAX_BYTES)", v->name, need,
+                   SL_BATCH_MAX_BYTES);
+    *total += need;
+    return SL_OK;
 }
 
 /* The column is entirely validated: only now does b allocate. */
@@ -356,7 +384,7 @@ static sl_status unpack(sl_batch *b, const void *buf, size_t len, bool meta, sl_
     sl_batch_reset(b);
     SL_CHECK(buf || len == 0, SL_EINVAL, "batch message: buffer is NULL with length %zu", len);
     reader r = {buf, len, 0};
-    uint64_t ncols = 0;
+    uint64_t ncols = 0, total = 0;
     sl_status s = unpack_header(b, &r, &ncols, meta, err);
     for (uint64_t i = 0; s == SL_OK && i < ncols; i++) {
         col_view v = {.ndims = 0};
@@ -365,6 +393,8 @@ static sl_status unpack(sl_batch *b, const void *buf, size_t len, bool meta, sl_
             s = unpack_shape(&r, &v, err);
         if (s == SL_OK)
             s = unpack_data(&r, b->nrows, &v, meta, err);
+        if (s == SL_OK && meta)
+            s = meta_budget(&v, b->nrows, &total, err);
         if (s == SL_OK)
             s = commit_column(b, &v, err);
     }
@@ -372,7 +402,8 @@ static sl_status unpack(sl_batch *b, const void *buf, size_t len, bool meta, sl_
         s = BAD("%zu bytes of trailing garbage after the last column", len - r.pos);
     if (s != SL_OK) {
         sl_batch_reset(b);
-        return sl_error_push(err, s, __FILE__, __LINE__, __func__);
+        sl_error_push(err, s, __FILE__, __LINE__, __func__);
+        return s;
     }
     return SL_OK;
 }

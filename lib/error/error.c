@@ -53,6 +53,28 @@ static void add_frame(sl_error *e, const char *file, int line, const char *func)
     e->nframes++;
 }
 
+/* Messages quote what people typed (YAML values, argv, names from batch
+ * messages), and any of it may hold a line break; sluice's errors are one
+ * line. So control characters become escapes ("\n", "\r", "\t", "\x1b")
+ * as a message is made, cut where the escapes no longer fit. */
+static void one_line(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
+        char esc[8] = {(char)*p, '\0'};
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            snprintf(esc, sizeof esc, "\\%c", *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't');
+        else if (*p < 0x20 || *p == 0x7f)
+            snprintf(esc, sizeof esc, "\\x%02x", *p);
+        size_t w = strlen(esc);
+        if (n + w >= cap)
+            break;
+        memcpy(dst + n, esc, w);
+        n += w;
+    }
+    dst[n] = '\0';
+}
+
 sl_status sl_error_set(sl_error *e, sl_status code, const char *file, int line, const char *func,
                        const char *fmt, ...)
 {
@@ -60,10 +82,12 @@ sl_status sl_error_set(sl_error *e, sl_status code, const char *file, int line, 
         return code;
     e->code = code;
     e->nframes = 0;
+    char raw[SL_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    one_line(e->msg, sizeof e->msg, raw);
     add_frame(e, file, line, func);
     return code;
 }
@@ -86,13 +110,14 @@ void sl_error_prefix(sl_error *e, const char *fmt, ...)
 {
     if (!e)
         return;
-    char head[SL_ERROR_MSG_MAX];
+    char raw[SL_ERROR_MSG_MAX], head[SL_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(head, sizeof head, fmt, ap);
+    int n = vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
+    one_line(head, sizeof head, raw);
     char body[SL_ERROR_MSG_MAX];
     memcpy(body, e->msg, sizeof body);
     snprintf(e->msg, sizeof e->msg, "%s: %s", head, body);

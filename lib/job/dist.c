@@ -294,7 +294,11 @@ static sl_status set_from_command_line(sl_job *job, const char *key, const char 
                                        sl_error *err)
 {
     SL_CHECK(job && text, SL_EINVAL, "sl_job_set_%s: NULL argument", key);
-    SL_TRY(sl__job_dist_set(job, key, text, NULL, err));
+    sl_status s = sl__job_dist_set(job, key, text, NULL, err);
+    if (s != SL_OK) { /* the text is quoted as typed */
+        sl_error_push(err, s, __FILE__, __LINE__, __func__);
+        return s;
+    }
     if (!job->dist.origin)
         SL_CHECK(set_text(&job->dist.origin, CMDLINE), SL_ENOMEM, "out of memory");
     return SL_OK;

@@ -8,7 +8,7 @@
  * judge them and its messages must still point into the file (a list or a
  * mapping of plain values becomes one text: "a,b" or "k=v,k2=v2"). Every error
  * is one line that starts with "path:line:col: " (libyaml marks are 0-based;
- * people count from 1). */
+ * people count from 1); a line break in a quoted value is escaped. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -517,7 +517,8 @@ sl_status sl_job_parse(sl_job **out, const char *text, size_t len, const char *n
     sl_status s = parse_yaml(&c);
     if (s != SL_OK) {
         sl_job_destroy(&job);
-        return sl_error_push(err, s, __FILE__, __LINE__, __func__);
+        sl_error_push(err, s, __FILE__, __LINE__, __func__);
+        return s;
     }
     *out = job;
     return SL_OK;

@@ -191,7 +191,7 @@ static sl_status unknown_stage(const sl_job *job, const char *name, const char *
                    assignment, hint);
 }
 
-sl_status sl_job_override(sl_job *job, const char *assignment, sl_error *err)
+static sl_status override(sl_job *job, const char *assignment, sl_error *err)
 {
     SL_CHECK(job && assignment, SL_EINVAL, "sl_job_override: NULL argument");
     const char *eq = strchr(assignment, '=');
@@ -217,6 +217,11 @@ sl_status sl_job_override(sl_job *job, const char *assignment, sl_error *err)
         s = sl__job_stage_param(st, key, value, "command line", err);
     free(lhs);
     return s;
+}
+
+sl_status sl_job_override(sl_job *job, const char *assignment, sl_error *err)
+{
+    return override(job, assignment, err);
 }
 
 sl_status sl_job_set_output(sl_job *job, const char *path, sl_error *err)

@@ -365,7 +365,8 @@ sl_status sl_placement_resolve(sl_placement **out, const sl_job *job, int nranks
     free(b.named);
     if (s != SL_OK) {
         sl_placement_destroy(&pl);
-        return sl_error_push(err, s, __FILE__, __LINE__, __func__);
+        sl_error_push(err, s, __FILE__, __LINE__, __func__);
+        return s;
     }
     *out = pl;
     return SL_OK;

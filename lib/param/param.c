@@ -20,6 +20,7 @@
 
 #include <sluice/param.h>
 
+
 typedef union param_value {
     int64_t i;
     uint64_t u;
@@ -323,7 +324,8 @@ sl_status sl_params_create(sl_params **out, const sl_param_spec *spec, const cha
         sl_status s = store_default(p, i, err);
         if (s != SL_OK) {
             sl_params_destroy(&p);
-            return sl_error_push(err, s, __FILE__, __LINE__, __func__);
+            sl_error_push(err, s, __FILE__, __LINE__, __func__);
+            return s;
         }
     }
     *out = p;
@@ -372,7 +374,8 @@ sl_status sl_params_set(sl_params *p, const char *key, const char *text, const c
     if (s != SL_OK) {
         if (origin)
             sl_error_prefix(err, "%s", origin);
-        return sl_error_push(err, s, __FILE__, __LINE__, __func__);
+        sl_error_push(err, s, __FILE__, __LINE__, __func__);
+        return s;
     }
     p->slot[i].set = true;
     return SL_OK;

@@ -11,16 +11,19 @@
  *
  * A trailing 'e'/'E' with no exponent digits is the exa suffix ("1E" = 2^60).
  * '_' is allowed only between two digits. Floats use strtod on the whole text
- * and fall back to the integer grammar, so "64K" and "1_000" work there too. */
+ * and fall back to the integer grammar, so "64K" and "1_000" work there too.
+ * Messages quote the text as given (sl_error_set escapes control characters). */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <sluice/param.h>
+
 
 /* Longer text is refused; the bound keeps the digit buffer on the stack. */
 #define NUM_MAX_TEXT 1024
@@ -234,7 +237,7 @@ static sl_status int_error(num_result r, const char *text, const char *what, sl_
     return SL_FAIL(SL_EINVAL, "%s='%s' is not an integer", what, text ? text : "");
 }
 
-sl_status sl_parse_uint(const char *text, const char *what, uint64_t *out, sl_error *err)
+static sl_status parse_uint(const char *text, const char *what, uint64_t *out, sl_error *err)
 {
     bool neg = false;
     uint64_t mag = 0;
@@ -247,7 +250,7 @@ sl_status sl_parse_uint(const char *text, const char *what, uint64_t *out, sl_er
     return SL_OK;
 }
 
-sl_status sl_parse_int(const char *text, const char *what, int64_t *out, sl_error *err)
+static sl_status parse_int(const char *text, const char *what, int64_t *out, sl_error *err)
 {
     bool neg = false;
     uint64_t mag = 0;
@@ -270,7 +273,7 @@ sl_status sl_parse_int(const char *text, const char *what, int64_t *out, sl_erro
     return SL_OK;
 }
 
-sl_status sl_parse_float(const char *text, const char *what, double *out, sl_error *err)
+static sl_status parse_float(const char *text, const char *what, double *out, sl_error *err)
 {
     what = what_or_default(what);
     SL_CHECK(text && *text && !isspace((unsigned char)*text), SL_EINVAL,
@@ -291,7 +294,7 @@ sl_status sl_parse_float(const char *text, const char *what, double *out, sl_err
     return SL_OK;
 }
 
-sl_status sl_parse_bool(const char *text, const char *what, bool *out, sl_error *err)
+static sl_status parse_bool(const char *text, const char *what, bool *out, sl_error *err)
 {
     static const char *const yes[] = {"true", "yes", "on", "1"};
     static const char *const no[] = {"false", "no", "off", "0"};
@@ -303,4 +306,25 @@ sl_status sl_parse_bool(const char *text, const char *what, bool *out, sl_error 
     }
     return SL_FAIL(SL_EINVAL, "%s='%s' is not a boolean (true/false, yes/no, on/off, 1/0)",
                    what_or_default(what), text ? text : "");
+}
+
+/* The public parsers: the messages above quote the text as given. */
+sl_status sl_parse_int(const char *text, const char *what, int64_t *out, sl_error *err)
+{
+    return parse_int(text, what, out, err);
+}
+
+sl_status sl_parse_uint(const char *text, const char *what, uint64_t *out, sl_error *err)
+{
+    return parse_uint(text, what, out, err);
+}
+
+sl_status sl_parse_float(const char *text, const char *what, double *out, sl_error *err)
+{
+    return parse_float(text, what, out, err);
+}
+
+sl_status sl_parse_bool(const char *text, const char *what, bool *out, sl_error *err)
+{
+    return parse_bool(text, what, out, err);
 }

@@ -38,6 +38,11 @@ typedef enum {
 #define SL_COLUMN_NAME_MAX 64 /* including the NUL */
 #define SL_MAX_DIMS 3         /* dimensions of one row's array */
 #define SL_BATCH_MAX_COLUMNS 32
+/* The most column storage (data plus BYTES offsets, all columns together) a
+ * meta message may ask sl_batch_unpack_meta to allocate: 1 TiB. The message
+ * itself is small whatever sizes it names, so this bound, not the message
+ * length, is what stops a corrupt one from asking for absurd allocations. */
+#define SL_BATCH_MAX_BYTES ((uint64_t)1 << 40)
 
 /* One column. Stages read these fields; they change them only through the
  * functions below. For fixed types `data` holds nrows * row_elems elements,
@@ -118,8 +123,9 @@ sl_status sl_batch_unpack(sl_batch *b, const void *buf, size_t len, sl_error *er
  * header and the columns with their sizes but carries no data. unpack_meta
  * validates it and gives b columns of those sizes with undefined contents
  * (each column's data, then for BYTES its nrows + 1 offsets, are then to be
- * filled in column order); check_offsets validates the BYTES offsets once
- * they are in. */
+ * filled in column order), refusing a message whose columns together exceed
+ * SL_BATCH_MAX_BYTES; check_offsets validates the BYTES offsets once they
+ * are in. */
 size_t sl_batch_meta_size(const sl_batch *b);
 sl_status sl_batch_pack_meta(const sl_batch *b, void *buf, size_t cap, size_t *used,
                              sl_error *err);
