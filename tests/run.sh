@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   1. installs what is missing (apps/install-deps.sh, with the sanitizer tools);
 #   2. builds with warnings as errors and runs every CTest entry (unit tests,
-#      end-to-end job runs that read the HDF5 output back);
+#      end-to-end job runs that read the HDF5 output back, mpirun runs);
 #   3. builds the unit tests with AddressSanitizer + UndefinedBehaviorSanitizer
 #      and runs them;
 #   4. builds the queue and executor tests with ThreadSanitizer (clang and
