@@ -168,3 +168,15 @@ Test(bad_input, unknown_stage_in_override_suggests)
 {
     expect_error("validate jobs/primes.yaml prime.twins=true", 2, "did you mean 'primes'", NULL);
 }
+
+/* A batch too large to allocate (4096 pairs of 4096x4096 matrices: 512 GiB)
+ * is a clear failure of the stage that asked for it, not a crash. */
+Test(bad_input, batch_too_large_to_allocate_fails_cleanly)
+{
+    char out[512], args[1024];
+    snprintf(out, sizeof out, "%s/big.h5", e2e_tmpdir());
+    snprintf(args, sizeof args,
+             "run jobs/matmul.yaml -t 1 -o %s matgen.n=4096 matgen.batch=4096 matgen.count=4096",
+             out);
+    expect_error(args, 1, "stage 'matgen', batch 0: column 'a': cannot allocate", out);
+}
