@@ -1,7 +1,9 @@
 /* lib/plugin/registry.c - finding stage plugins on disk and keeping them loaded.
  *
  * The search path is fixed when the registry is made: each directory of
- * SLUICE_STAGE_PATH, then the build tree's stages/, then the installed ones;
+ * SLUICE_STAGE_PATH, then sluice/stages beside the libsluice that is loaded
+ * (an installed tree, wherever it was installed or moved to), then the build
+ * tree's stages/, then the install directory configured at build time;
  * directories that do not exist are left out, and a directory met twice is
  * kept once (where it first appears). Stage NAME is the file NAME.so.
  *
@@ -129,6 +131,33 @@ static sl_status add_env_dirs(sl_registry *r, sl_error *err)
     return s;
 }
 
+/* LIBDIR/sluice/stages, LIBDIR being where this libsluice was loaded from:
+ * `cmake --install --prefix P` puts the plugins in P/lib/sluice/stages, a
+ * place the build could not know. */
+static const char here; /* any address inside libsluice, for dladdr */
+
+static sl_status add_beside_library(sl_registry *r, sl_error *err)
+{
+    Dl_info info;
+    if (!dladdr(&here, &info) || !info.dli_fname)
+        return SL_OK;
+    const char *slash = strrchr(info.dli_fname, '/');
+    if (!slash)
+        return SL_OK;
+    size_t n = (size_t)(slash - info.dli_fname);
+    char *dir = malloc(n + sizeof "/sluice/stages");
+    SL_CHECK(dir, SL_ENOMEM, "out of memory");
+    memcpy(dir, info.dli_fname, n);
+    memcpy(dir + n, "/sluice/stages", sizeof "/sluice/stages");
+    /* The loader may have gone through an rpath like bin/../lib: show the
+     * user the plain path. */
+    char *real = realpath(dir, NULL);
+    sl_status s = add_dir(r, real ? real : dir, false, err);
+    free(real);
+    free(dir);
+    return s;
+}
+
 sl_status sl_registry_create(sl_registry **out, sl_error *err)
 {
     SL_CHECK(out, SL_EINVAL, "sl_registry_create: out is NULL");
@@ -138,6 +167,8 @@ sl_status sl_registry_create(sl_registry **out, sl_error *err)
     sl_status s = rebuild_search_path(r, err);
     if (s == SL_OK)
         s = add_env_dirs(r, err);
+    if (s == SL_OK)
+        s = add_beside_library(r, err);
     if (s == SL_OK)
         s = add_dir(r, SL_STAGE_BUILD_DIR, false, err);
     if (s == SL_OK)
