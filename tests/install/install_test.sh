@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/install/install_test.sh - an out-of-tree stage against the installed tree only.
 #
-# Installs the build tree into WORK/prefix, copies examples/stage-square to
+# Installs the build tree into WORK/prefix, copies docs/examples/stage-square to
 # WORK/src (so nothing can reach the source tree by a relative path), builds it
 # with find_package(Sluice) given only CMAKE_PREFIX_PATH, runs its job with the
 # installed `sluice` through SLUICE_STAGE_PATH and checks the total; then builds
