@@ -33,10 +33,12 @@ int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(prin
 /* Reports what getopt_long (optstring starting with ':') returned as c, '?'
  * or ':', in the words the user typed. Returns CLI_USAGE. */
 int cli_bad_option(const char *verb, int c, char **argv, int optind_now, int optopt_now);
-/* Parses the options of a verb that takes only -v/--verbose and -h/--help.
+/* Parses the options of a verb that takes only -v/--verbose, -h/--help and,
+ * when json is not NULL, --json.
  * Returns -1 to go on (optind at the first operand), else the exit status
  * (help printed, or a usage error reported). */
-int cli_parse_verbose(const char *verb, const char *help, int argc, char **argv, bool *verbose);
+int cli_parse_verbose(const char *verb, const char *help, int argc, char **argv, bool *verbose,
+                      bool *json);
 
 /* Loads the job file and applies each "STAGE.PARAM=VALUE". Owned by caller:
  * *out. On failure prints the error, leaves *out NULL and returns CLI_USAGE. */

@@ -91,7 +91,7 @@ static void print_stage(const sl_stage_desc *d, const char *path, bool verbose)
 int cmd_inspect(int argc, char **argv)
 {
     bool verbose = false;
-    int rc = cli_parse_verbose("inspect", inspect_help, argc, argv, &verbose);
+    int rc = cli_parse_verbose("inspect", inspect_help, argc, argv, &verbose, NULL);
     if (rc >= 0)
         return rc;
     if (optind >= argc)

@@ -192,36 +192,10 @@ static void print_stages_json(const sl_registry *reg)
     fputs(shown ? "\n]\n" : "]\n", stdout);
 }
 
-/* -v, --json, -h. Returns -1 to go on, else the exit status. */
-static int parse_options(int argc, char **argv, bool *verbose, bool *json)
-{
-    enum { OPT_JSON = 256 };
-    static const struct option longopts[] = {{"verbose", no_argument, NULL, 'v'},
-                                             {"json", no_argument, NULL, OPT_JSON},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(stages_help, stdout);
-            return CLI_OK;
-        }
-        if (c == 'v')
-            *verbose = true;
-        else if (c == OPT_JSON)
-            *json = true;
-        else
-            return cli_bad_option("stages", c, argv, optind, optopt);
-    }
-    return -1;
-}
-
 int cmd_stages(int argc, char **argv)
 {
     bool verbose = false, json = false;
-    int rc = parse_options(argc, argv, &verbose, &json);
+    int rc = cli_parse_verbose("stages", stages_help, argc, argv, &verbose, &json);
     if (rc >= 0)
         return rc;
     if (optind < argc)

@@ -158,9 +158,12 @@ const char *cli_mode_name(sl_stage_mode m)
     return "?";
 }
 
-int cli_parse_verbose(const char *verb, const char *help, int argc, char **argv, bool *verbose)
+int cli_parse_verbose(const char *verb, const char *help, int argc, char **argv, bool *verbose,
+                      bool *json)
 {
+    enum { OPT_JSON = 256 };
     static const struct option longopts[] = {{"verbose", no_argument, NULL, 'v'},
+                                             {"json", no_argument, NULL, OPT_JSON},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     opterr = 0;
@@ -171,9 +174,12 @@ int cli_parse_verbose(const char *verb, const char *help, int argc, char **argv,
             fputs(help, stdout);
             return CLI_OK;
         }
-        if (c != 'v')
-            return cli_bad_option(verb, c, argv, optind, optopt);
-        *verbose = true;
+        if (c == 'v')
+            *verbose = true;
+        else if (c == OPT_JSON && json)
+            *json = true;
+        else
+            return cli_bad_option(verb, c == OPT_JSON ? '?' : c, argv, optind, optopt);
     }
     return -1;
 }
