@@ -145,6 +145,14 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped)
     void *slot;
     if (!sl_queue_try_pop_mpmc(st->free_inst, &slot))
         goto no_instance;
+    bool excl = st->desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY;
+    int idle = 0;
+    /* Acq_rel: pairs with the release in execute, so the previous job's
+     * library calls happen before ours. */
+    if (excl && !atomic_compare_exchange_strong_explicit(&p->excl_busy, &idle, 1,
+                                                          memory_order_acq_rel,
+                                                          memory_order_relaxed))
+        goto no_token;
     j->stage = (int)i;
     j->inst = (int)(uintptr_t)slot;
     j->b = NULL;
@@ -159,6 +167,9 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped)
         *popped = true;
         return true;
     }
+    if (excl)
+        atomic_store_explicit(&p->excl_busy, 0, memory_order_release);
+no_token:
     sl_queue_try_push_mpmc(st->free_inst, slot);
 no_instance:
     if (cr)
@@ -310,6 +321,13 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
         }
     }
     sl_queue_try_push_mpmc(st->free_inst, (void *)(uintptr_t)j->inst);
+    if (st->desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY) {
+        atomic_store_explicit(&p->excl_busy, 0, memory_order_release);
+        /* The token is back: every other such stage may fire now. */
+        for (size_t k = 0; k < p->nstages; k++)
+            if (k != i && (p->stages[k].desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY))
+                poke(p, k, keep);
+    }
     poke(p, i, keep);
 }
 
@@ -343,6 +361,7 @@ static void drain(sl_pipeline *p)
 static void reset_counters(sl_pipeline *p)
 {
     atomic_store(&p->next_lidx, 0);
+    atomic_store(&p->excl_busy, 0);
     p->feed_end = false;
     p->nrows_done = 0;
     atomic_store(&p->failed, 0);

@@ -95,6 +95,10 @@ struct sl_pipeline {
     sl__waiter waiter;
     _Alignas(PL_CACHELINE) atomic_uint_fast64_t next_lidx; /* atomic */
 
+    /* SL_STAGE_EXCLUSIVE_LIBRARY stages share one token: 1 while one of their
+     * jobs runs. atomic. */
+    _Alignas(PL_CACHELINE) atomic_int excl_busy;
+
     _Alignas(PL_CACHELINE) atomic_int failed;  /* atomic: 1 once a batch failed */
     atomic_int stop;                           /* atomic: a stop was requested */
     sl_error run_err;                          /* written once, by the first failure */

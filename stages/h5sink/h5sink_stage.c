@@ -4,8 +4,10 @@
  * picks a temporary name, renames it on success and deletes it on failure, so
  * this stage never renames). It keeps a single serial instance because an
  * HDF5 file handle is not shared between writers. The HDF5 build here is not
- * thread-safe and other stages (h5source) call it from other tasks, so every
- * HDF5 call sequence holds sl_library_lock("hdf5"). The writer is made at the
+ * thread-safe and other stages (h5source) call it too: SL_STAGE_EXCLUSIVE_LIBRARY
+ * makes the executor run one such job at a time, so no task waits, and every
+ * HDF5 call sequence still holds sl_library_lock("hdf5") for another pipeline
+ * of the same process (stage mode). The writer is made at the
  * first batch rather than in create(), because only then is the source's plan
  * (the total row count) known, and because validating a job must not need an
  * output path. */
@@ -120,7 +122,7 @@ static const sl_stage_desc h5sink_desc = {
     .version = "1.0.0",
     .kind = SL_KIND_SINK,
     .mode = SL_MODE_SERIAL,
-    .flags = SL_STAGE_SINGLE_INSTANCE | SL_STAGE_WRITES_FILE,
+    .flags = SL_STAGE_SINGLE_INSTANCE | SL_STAGE_WRITES_FILE | SL_STAGE_EXCLUSIVE_LIBRARY,
     .params = h5sink_params,
     .create = h5sink_create,
     .process = h5sink_process,

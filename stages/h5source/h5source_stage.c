@@ -7,8 +7,10 @@
  * in create(), so a bad input fails before the run writes anything.
  *
  * The HDF5 build here is not thread-safe and h5sink calls it from another
- * task, so every HDF5 call sequence (create, produce, destroy) holds
- * sl_library_lock("hdf5"); plan() only reports what create() learnt.
+ * task: SL_STAGE_EXCLUSIVE_LIBRARY makes the executor never run the two at
+ * once (no task waits), and every HDF5 call sequence (create, produce,
+ * destroy) also holds sl_library_lock("hdf5") for other pipelines of the
+ * process; plan() only reports what create() learnt.
  *
  * One instance: the descriptor sets SL_STAGE_SINGLE_INSTANCE, which resolve()
  * in lib/pipeline/pipeline.c accepts for a source like for any stage (it
@@ -84,7 +86,7 @@ static const sl_stage_desc h5source_desc = {
     .version = "1.0.0",
     .kind = SL_KIND_SOURCE,
     .mode = SL_MODE_SERIAL,
-    .flags = SL_STAGE_SINGLE_INSTANCE,
+    .flags = SL_STAGE_SINGLE_INSTANCE | SL_STAGE_EXCLUSIVE_LIBRARY,
     .params = h5source_params,
     .create = h5source_create,
     .plan = h5source_plan,

@@ -262,3 +262,51 @@ Test(executor, stop_request_ends_the_run_as_canceled)
     cr_assert(strstr(err.msg, "stopped on request"), "got: %s", err.msg);
     sl_pipeline_destroy(&p);
 }
+
+/* Two stages of a non-thread-safe library (SL_STAGE_EXCLUSIVE_LIBRARY), one
+ * of them parallel with four instances: never two of their jobs at once,
+ * every batch still arrives, for 1 to 4 threads and queues of 1 and 3. */
+static atomic_int excl_inside, excl_max;
+
+static sl_status excl_process(void *s, sl_batch *b, sl_ctx *c, sl_error *err)
+{
+    int now = atomic_fetch_add(&excl_inside, 1) + 1;
+    int m = atomic_load(&excl_max);
+    while (now > m && !atomic_compare_exchange_weak(&excl_max, &m, now))
+        ;
+    struct timespec ts = {0, 20000L * (long)(sl_batch_seq(b) % 3)};
+    nanosleep(&ts, NULL);
+    atomic_fetch_sub(&excl_inside, 1);
+    return SL_OK;
+}
+
+DESC(excl_a_desc, "excl_a", SL_KIND_TRANSFORM, SL_MODE_PARALLEL, .process = excl_process,
+     .flags = SL_STAGE_EXCLUSIVE_LIBRARY);
+DESC(excl_sink_desc, "excl_sink", SL_KIND_SINK, SL_MODE_SERIAL, .process = sink_process,
+     .flags = SL_STAGE_EXCLUSIVE_LIBRARY);
+
+Test(executor, exclusive_library_stages_never_overlap)
+{
+    for (int threads = 1; threads <= 4; threads++)
+        for (int q = 1; q <= 3; q += 2) {
+            reset_state(120, 3);
+            atomic_store(&excl_inside, 0);
+            atomic_store(&excl_max, 0);
+            sl_pipeline_opts o = {.threads = threads};
+            sl_pipeline *p;
+            sl_error err;
+            cr_assert_eq(sl_pipeline_create(&p, &o, &err), SL_OK, "%s", err.msg);
+            add(p, &src_desc, "src", 0, 0, 0);
+            add(p, &excl_a_desc, "a", 0, 4, q);
+            add(p, &shuffle_desc, "mid", 0, 0, q);
+            add(p, &excl_sink_desc, "sink", 0, 0, q);
+            cr_assert_eq(sl_pipeline_run(p, &err), SL_OK, "threads %d q %d: %s", threads, q,
+                         err.msg);
+            cr_assert_eq(atomic_load(&excl_max), 1, "threads %d q %d: %d jobs at once",
+                         threads, q, atomic_load(&excl_max));
+            cr_assert_eq(atomic_load(&T.sink_count), 120);
+            for (uint64_t s = 0; s < 120; s++)
+                cr_assert_eq(T.seen[s], 1, "batch %llu", (unsigned long long)s);
+            sl_pipeline_destroy(&p);
+        }
+}

@@ -54,6 +54,13 @@ typedef enum { SL_MODE_PARALLEL = 1, SL_MODE_SERIAL, SL_MODE_ORDERED } sl_stage_
 /* The stage writes the run's output file (sl_ctx_output_path): a run needs an
  * output path, and the file is published only when the run succeeds. */
 #define SL_STAGE_WRITES_FILE 0x2u
+/* The stage calls a library that is not thread-safe (HDF5 here). The
+ * executor never runs two jobs of such stages of one pipeline at once (one
+ * token, taken when the job is fired, like a credit), so no task ever waits
+ * for another to leave the library. The stage still takes sl_library_lock
+ * around its calls: that covers other pipelines in the process (a rank that
+ * hosts two segments in stage mode), where it may wait. */
+#define SL_STAGE_EXCLUSIVE_LIBRARY 0x4u
 
 /* What a source knows up front. rows is SL_ROWS_UNKNOWN when it cannot say. */
 #define SL_ROWS_UNKNOWN UINT64_MAX
