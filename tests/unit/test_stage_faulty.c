@@ -307,8 +307,10 @@ Test(stage_faulty, sleep_lasts_its_time_when_not_stopped)
     double dt = now_ms() - t0;
     cr_assert(dt >= 50 && dt < 2000, "slept %.1f ms", dt);
     cr_assert(slept >= 50, "reported %llu ms", (unsigned long long)slept);
-    /* Slices of at most 10 ms: at least 5 looks at the stop flag. */
-    cr_assert(1000000 - left >= 5, "stop asked %d times", 1000000 - left);
+    /* Slices of at most 10 ms: more than one look at the stop flag. Not
+     * "at least 5": under a sanitizer on a loaded machine a 10 ms slice can
+     * take 30 ms (CI stop 10 saw 4 looks). */
+    cr_assert(1000000 - left >= 2, "stop asked %d times", 1000000 - left);
     cr_assert(sl_faulty_sleep(0, NULL, NULL, NULL));
 }
 
@@ -324,7 +326,7 @@ Test(stage_faulty, sleep_stops_within_a_slice_when_asked)
     left = 0;
     t0 = now_ms();
     cr_assert(!sl_faulty_sleep(60000, stop_after, &left, &slept));
-    cr_assert(now_ms() - t0 < 100, "an already stopping run does not sleep");
+    cr_assert(now_ms() - t0 < 1000, "an already stopping run does not sleep");
 }
 
 Test(stage_faulty, crash_kinds_by_name)
