@@ -215,7 +215,7 @@ static sl_status build_segment(stage_rt *rt, seg_run *g, size_t k, sl_registry *
     if (g->in) {
         char name[64];
         snprintf(name, sizeof name, "from %s", sl_job_stage_at(rt->job, g->first - 1)->name);
-        sl_stage_opts so = {1, 0, 0};
+        sl_stage_opts so = {1, 0, 0, NULL};
         SL_TRY(sl_pipeline_add(g->sub, &sl__chan_recv_desc, name, NULL, &so, err));
         g->head = 1;
     }
@@ -224,7 +224,7 @@ static sl_status build_segment(stage_rt *rt, seg_run *g, size_t k, sl_registry *
     if (g->out) {
         char name[64];
         snprintf(name, sizeof name, "to %s", sl_job_stage_at(rt->job, g->last + 1)->name);
-        sl_stage_opts so = {1, 0, 0};
+        sl_stage_opts so = {1, 0, 0, NULL};
         SL_TRY(sl_pipeline_add(g->sub, &sl__chan_send_desc, name, NULL, &so, err));
         *sl__run_instance(g->sub, sl_pipeline_nstages(g->sub) - 1, 0) = g->out;
         sl__run_set_tail_credits(g->sub, sl__chan_credits(g->out));

@@ -28,7 +28,7 @@ sl_status sl__run_add_job_stage(sl_pipeline *p, const sl_job_stage *js, sl_regis
             return sl_error_push(err, s, __FILE__, __LINE__, __func__);
         }
     }
-    sl_stage_opts so = {js->concurrency, js->queue, js->mode};
+    sl_stage_opts so = {js->concurrency, js->queue, js->mode, &js->policy};
     s = sl_pipeline_add(p, d, js->name, params, &so, err);
     if (s != SL_OK) {
         if (strncmp(err->msg, js->origin, strlen(js->origin)) != 0)

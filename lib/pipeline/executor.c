@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "pipeline/pipeline_impl.h"
+#include "pipeline/watch.h"
 
 typedef struct pl_job {
     int stage; /* -1: no job */
@@ -297,7 +298,9 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
     sl_error err;
     sl_error_clear(&err);
     uint64_t t0 = now_ns();
+    sl__watch_job_begin(p, (int)i, j->b ? sl_batch_seq(j->b) : j->seq);
     sl_status s = call_stage(p, st, j, &err);
+    sl__watch_job_end(p);
     atomic_fetch_add_explicit(&st->busy_ns, now_ns() - t0, memory_order_relaxed);
     bool last = i + 1 == p->nstages;
     if (s != SL_OK) {
@@ -399,6 +402,7 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
 {
     reset_counters(p);
     sl_error_clear(&p->run_err);
+    SL_TRY(sl__watch_start(p, err));
     /* A round ends early only when the feed has nothing yet: wait for it and
      * go again. The pipeline is empty then, so nothing is held meanwhile. */
     for (;;) {
@@ -415,6 +419,7 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
         else
             break; /* stalled: reported below */
     }
+    sl__watch_stop(p);
     drain(p);
     p->peak_batches = sl_batch_pool_peak(p->pool);
     if (atomic_load(&p->failed)) {

@@ -115,6 +115,11 @@ struct sl_pipeline {
     sl__row_range *rows_done;
     size_t nrows_done, cap_rows_done;
 
+    /* The watchdog and crash handlers (watch.c). watchdog_s: seconds without a
+     * finished batch before the run is declared hung; 0: off. */
+    double watchdog_s;
+    struct sl__watch *watch;
+
     pl_kv *meta;
     size_t nmeta, cap_meta;
     pl_result *results;

@@ -76,7 +76,7 @@ static double run_once(int threads, int mode, int k)
         const sl_stage_desc *d = i == 0 ? &d_src : i == k + 1 ? &d_snk : &d_mid;
         snprintf(name, sizeof name, "%s%d", d->name, i);
         sl_params *params;
-        sl_stage_opts so = {0, 0, mode};
+        sl_stage_opts so = {0, 0, mode, NULL};
         if (sl_params_create(&params, NULL, name, &err) != SL_OK ||
             sl_pipeline_add(p, d, name, params, &so, &err) != SL_OK)
             goto out;

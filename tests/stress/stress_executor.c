@@ -81,7 +81,7 @@ static int run(int threads, int queue, int mode)
         goto out;
     for (int i = 0; i < 5; i++) {
         sl_params *params;
-        sl_stage_opts so = {0, queue, i == 1 ? mode : 0};
+        sl_stage_opts so = {0, queue, i == 1 ? mode : 0, NULL};
         if (sl_params_create(&params, NULL, names[i], &err) != SL_OK ||
             sl_pipeline_add(p, chain[i], names[i], params, &so, &err) != SL_OK)
             goto out;

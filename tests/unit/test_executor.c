@@ -113,7 +113,7 @@ static sl_params *no_params(const char *owner)
 static void add(sl_pipeline *p, const sl_stage_desc *d, const char *name, int mode, int conc, int q)
 {
     sl_error err;
-    sl_stage_opts so = {conc, q, mode};
+    sl_stage_opts so = {conc, q, mode, NULL};
     cr_assert_eq(sl_pipeline_add(p, d, name, no_params(name), &so, &err), SL_OK, "%s", err.msg);
 }
 
@@ -241,7 +241,7 @@ Test(executor, structure_errors_name_the_stage)
     add(p, &sink_desc, "sink", 0, 0, 0);
     cr_assert_eq(sl_pipeline_add(p, &shuffle_desc, "late", no_params("late"), &so, &err), SL_EINVAL);
     cr_assert(strstr(err.msg, "comes after the sink 'sink'"), "got: %s", err.msg);
-    sl_stage_opts serial4 = {4, 0, SL_MODE_SERIAL};
+    sl_stage_opts serial4 = {4, 0, SL_MODE_SERIAL, NULL};
     cr_assert_eq(sl_pipeline_add(p, &shuffle_desc, "x", no_params("x"), &serial4, &err), SL_EINVAL);
     sl_pipeline_destroy(&p);
 }

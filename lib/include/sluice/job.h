@@ -13,6 +13,8 @@
  *       queue: 4                # capacity of its input queue
  *       params: {twins: true}
  *       ranks: rest             # stage mode only: the ranks that run it
+ *       retries: 2              # failure policy (sluice/policy.h): retries,
+ *       on_error: deadletter    # backoff, on_error, timeout, rate, priority
  *   distribution:               # optional: how the work is spread over MPI ranks
  *     schedule: dynamic         # static | dynamic | guided
  *     chunk: 4
@@ -27,6 +29,7 @@
 #include <stdint.h>
 
 #include <sluice/error.h>
+#include <sluice/policy.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,6 +52,9 @@ typedef struct sl_job_stage {
     sl_job_kv *params;
     char *ranks;        /* `ranks:` as written ("1-3", "rest"); NULL when not given */
     char *ranks_origin; /* where it came from; NULL when not given */
+    /* retries, backoff, on_error, timeout, rate, priority (sluice/policy.h);
+     * SL_STAGE_POLICY_DEFAULT where the file says nothing. */
+    sl_stage_policy policy;
 } sl_job_stage;
 
 /* How batch mode hands seqs to ranks (see docs/job-files.md). */

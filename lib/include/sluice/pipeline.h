@@ -15,6 +15,7 @@
 #include <sluice/job.h>
 #include <sluice/param.h>
 #include <sluice/plugin.h>
+#include <sluice/policy.h>
 #include <sluice/stage.h>
 
 #ifdef __cplusplus
@@ -36,6 +37,7 @@ typedef struct sl_stage_opts {
     int concurrency;   /* 0: threads for parallel stages, 1 otherwise */
     int queue;         /* 0: default capacity of the input queue */
     int mode;          /* 0: the stage's default */
+    const sl_stage_policy *policy; /* NULL: SL_STAGE_POLICY_DEFAULT; copied */
 } sl_stage_opts;
 
 /* Per-stage figures after a run. */

@@ -1,0 +1,30 @@
+/* lib/pipeline/watch.h - who runs what, for the watchdog and the crash
+ * message.
+ *
+ * The executor says on which thread a job starts and ends; the watchdog (a
+ * thread of its own while a run is on) uses that to name the stage, batch
+ * seq, thread and rank that have been running longest when no batch has
+ * finished for p->watchdog_s seconds, and the crash handlers (SIGSEGV,
+ * SIGBUS, SIGFPE) use it to name the stage, seq and plugin file a thread was
+ * in when it died. See docs/failures.md. */
+#ifndef SLUICE_PIPELINE_WATCH_H
+#define SLUICE_PIPELINE_WATCH_H
+
+#include <stdint.h>
+
+#include <sluice/error.h>
+
+struct sl_pipeline;
+
+/* Before and after every call into a stage (produce, process), on the
+ * calling thread. Cheap: a few thread-local and relaxed stores. */
+void sl__watch_job_begin(struct sl_pipeline *p, int stage, uint64_t seq);
+void sl__watch_job_end(struct sl_pipeline *p);
+
+/* Around the batches of a run (sl__executor_run): installs the crash
+ * handlers (once per process) and starts the watchdog thread when
+ * p->watchdog_s > 0; stop joins it. */
+sl_status sl__watch_start(struct sl_pipeline *p, sl_error *err);
+void sl__watch_stop(struct sl_pipeline *p);
+
+#endif
