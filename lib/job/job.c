@@ -2,13 +2,15 @@
  *
  * libyaml builds the whole document first (yaml_parser_load), then one pass
  * walks it and checks structure only: the top-level keys, the fixed keys of
- * each stage and their types. Fixed values (stage settings, distribution)
- * go through the setters the command line uses too (override.c, dist.c). Stage parameters stay text, each remembering
- * the "path:line:col" of its value, because only the stage's own table can
- * judge them and its messages must still point into the file (a list or a
- * mapping of plain values becomes one text: "a,b" or "k=v,k2=v2"). Every error
- * is one line that starts with "path:line:col: " (libyaml marks are 0-based;
- * people count from 1); a line break in a quoted value is escaped. */
+ * each stage and their types. Fixed values (stage settings, failure policy,
+ * distribution) go through the setters the command line uses too
+ * (override.c, policy.c, dist.c). Stage parameters stay text, each
+ * remembering the "path:line:col" of its value, because only the stage's own
+ * table can judge them and its messages must still point into the file (a
+ * list or a mapping of plain values becomes one text: "a,b" or "k=v,k2=v2").
+ * Every error is one line that starts with "path:line:col: " (libyaml marks
+ * are 0-based; people count from 1); a line break in a quoted value is
+ * escaped. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,17 +33,24 @@ typedef struct job_ctx {
 } job_ctx;
 
 static const char *const top_keys[] = {"job", "output", "threads", "stages", "distribution"};
-/* stage_keys[FIRST_FIELD .. LAST_FIELD] are the settings sl__job_stage_field takes. */
-static const char *const stage_keys[] = {"stage", "name", "mode", "concurrency", "queue",
-                                         "ranks", "params"};
+/* stage_keys[FIRST_FIELD .. LAST_FIELD] are the settings sl__job_stage_field
+ * takes, stage_keys[FIRST_POLICY ..] the ones sl__job_policy_set takes. */
+static const char *const stage_keys[] = {"stage",   "name",     "mode",    "concurrency",
+                                         "queue",   "ranks",    "params",  "retries",
+                                         "backoff", "on_error", "timeout", "rate",
+                                         "priority"};
+static const char *const backoff_keys[] = {"initial", "factor", "cap"};
 static const char *const dist_keys[] = {"schedule", "chunk", "weights", "route",
                                         "route_weights"};
 #define NTOP (sizeof top_keys / sizeof top_keys[0])
 #define NSTAGE_KEYS (sizeof stage_keys / sizeof stage_keys[0])
 #define NDIST_KEYS (sizeof dist_keys / sizeof dist_keys[0])
+#define NBACKOFF_KEYS (sizeof backoff_keys / sizeof backoff_keys[0])
 #define FIRST_FIELD 2
 #define LAST_FIELD 5
 #define PARAMS_KEY 6
+#define FIRST_POLICY 7
+#define BACKOFF_KEY 8
 
 /* Sets "path:line:col: <message>" at mark m. */
 static sl_status fail_at(job_ctx *c, yaml_mark_t m, sl_status code, const char *fmt, ...)
@@ -55,6 +64,14 @@ static sl_status fail_at(job_ctx *c, yaml_mark_t m, sl_status code, const char *
     va_end(ap);
     return sl_error_set(c->err, code, __FILE__, __LINE__, __func__, "%s:%zu:%zu: %s", c->path,
                         m.line + 1, m.column + 1, msg);
+}
+
+/* Puts "path:line:col: " of mark m in front of the message a setter set. */
+static sl_status prefixed(job_ctx *c, yaml_mark_t m, sl_status s)
+{
+    if (s != SL_OK)
+        sl_error_prefix(c->err, "%s:%zu:%zu", c->path, m.line + 1, m.column + 1);
+    return s;
 }
 
 /* A new "path:line:col" for node n (owned by caller; NULL when out of memory). */
@@ -258,6 +275,64 @@ static sl_status stage_fields(job_ctx *c, sl_job_stage *st, yaml_node_t **vals)
     return SL_OK;
 }
 
+/* One failure-policy value (KEY is "retries", "backoff.cap", ...). */
+static sl_status policy_value(job_ctx *c, sl_job_stage *st, const char *key, yaml_node_t *v)
+{
+    if (!scalar(v))
+        return fail_at(c, v->start_mark, SL_EINVAL, "stage '%s': %s must be a value", st->name,
+                       key);
+    return prefixed(c, v->start_mark,
+                    sl__job_policy_set(&st->policy, st->name, key, scalar(v), c->err));
+}
+
+/* `backoff:` is a duration (the initial delay) or a mapping of initial,
+ * factor and cap. The cap is compared with the initial delay once both are
+ * known; the message is about the cap when the mapping gives one, since
+ * that is the number to raise. */
+static sl_status parse_backoff(job_ctx *c, sl_job_stage *st, yaml_node_t *v)
+{
+    sl_error *err = c->err; /* for SL_TRY */
+    yaml_node_t *vals[NBACKOFF_KEYS] = {NULL};
+    char text[256];
+    if (scalar(v)) {
+        SL_TRY(policy_value(c, st, "backoff", v));
+        vals[0] = v;
+    } else if (v->type == YAML_MAPPING_NODE) {
+        snprintf(text, sizeof text, "stage '%s': backoff: ", st->name);
+        SL_TRY(mapping_keys(c, v, text, backoff_keys, NBACKOFF_KEYS, vals));
+        for (size_t i = 0; i < NBACKOFF_KEYS; i++) {
+            snprintf(text, sizeof text, "backoff.%s", backoff_keys[i]);
+            if (vals[i])
+                SL_TRY(policy_value(c, st, text, vals[i]));
+        }
+    } else {
+        return fail_at(c, v->start_mark, SL_EINVAL, "stage '%s': backoff must be a duration or "
+                       "a mapping with the keys initial, factor, cap", st->name);
+    }
+    yaml_node_t *blamed = vals[2] ? vals[2] : vals[0], *other = vals[2] ? vals[0] : NULL;
+    if (!blamed)
+        return SL_OK; /* the default initial delay is below the default cap */
+    if (other)
+        snprintf(text, sizeof text, "%s:%zu:%zu", c->path, other->start_mark.line + 1,
+                 other->start_mark.column + 1);
+    return prefixed(c, blamed->start_mark,
+                    sl__job_policy_check(&st->policy, st->name, vals[2] != NULL,
+                                         other ? text : "the default", c->err));
+}
+
+/* Applies retries, backoff, on_error, timeout, rate and priority. */
+static sl_status stage_policy(job_ctx *c, sl_job_stage *st, yaml_node_t **vals)
+{
+    sl_error *err = c->err; /* for SL_TRY */
+    for (size_t i = FIRST_POLICY; i < NSTAGE_KEYS; i++) {
+        if (vals[i] && i == BACKOFF_KEY)
+            SL_TRY(parse_backoff(c, st, vals[i]));
+        else if (vals[i])
+            SL_TRY(policy_value(c, st, stage_keys[i], vals[i]));
+    }
+    return SL_OK;
+}
+
 static sl_status parse_stage(job_ctx *c, sl_job_stage *st, yaml_node_t *map, size_t index)
 {
     sl_error *err = c->err; /* for SL_TRY */
@@ -284,6 +359,7 @@ static sl_status parse_stage(job_ctx *c, sl_job_stage *st, yaml_node_t *map, siz
     if (!st->plugin || !st->name || !st->origin)
         return fail_at(c, map->start_mark, SL_ENOMEM, "out of memory");
     SL_TRY(stage_fields(c, st, vals));
+    SL_TRY(stage_policy(c, st, vals));
     if (vals[PARAMS_KEY])
         SL_TRY(parse_params(c, st, vals[PARAMS_KEY]));
     return SL_OK;
@@ -305,6 +381,7 @@ static sl_status parse_stages(job_ctx *c, yaml_node_t *seq)
     for (size_t i = 0; i < n; i++) {
         sl_job_stage *st = &c->job->stages[i];
         c->job->nstages = i + 1; /* so destroy frees a half-filled entry */
+        st->policy = SL_STAGE_POLICY_DEFAULT;
         SL_TRY(parse_stage(c, st, node(c, seq->data.sequence.items.start[i]), i));
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->job->stages[j].name, st->name) == 0)

@@ -1,4 +1,5 @@
-/* lib/job/job_impl.h - the job object and the setters job.c and override.c share.
+/* lib/job/job_impl.h - the job object and the setters the YAML reader and the
+ * command line share.
  *
  * A job is plain owned data: every string is a heap copy, freed by
  * sl_job_destroy. The YAML reader (job.c) and the command line (override.c)
@@ -27,6 +28,15 @@ struct sl_job {
 #define SL_JOB_CONCURRENCY_MAX 4096
 #define SL_JOB_QUEUE_MAX 1048576
 #define SL_JOB_THREADS_MAX INT32_MAX
+/* Limits of the failure-policy keys (sluice/policy.h). A nonzero duration
+ * or rate lies in MIN .. MAX, so it and 1/rate fit 64-bit nanoseconds. */
+#define SL_JOB_RETRIES_MAX 1000
+#define SL_JOB_PRIORITY_MAX 1000
+#define SL_JOB_BACKOFF_FACTOR_MAX 100.0
+#define SL_JOB_DURATION_MIN 1e-9 /* seconds */
+#define SL_JOB_DURATION_MAX 1e9  /* seconds, about 31 years */
+#define SL_JOB_RATE_MIN 1e-9     /* batches per second */
+#define SL_JOB_RATE_MAX 1e9
 
 /* A heap copy of s (NULL when out of memory). */
 char *sl__job_strdup(const char *s);
@@ -38,6 +48,33 @@ bool sl__job_is_field(const char *key);
  * "<origin>: stage '<name>': concurrency=0 is below minimum 1". */
 sl_status sl__job_stage_field(sl_job_stage *st, const char *key, const char *text,
                               const char *origin, sl_error *err);
+
+/* True for the failure-policy keys: retries, backoff, backoff.initial,
+ * backoff.factor, backoff.cap, on_error, timeout, rate, priority, and any
+ * other "backoff.*" (which sl__job_policy_set refuses with a suggestion, so
+ * a misspelt backoff key never becomes a stage parameter). */
+bool sl__job_is_policy(const char *key);
+
+/* Sets policy KEY of p from text (lib/job/policy.c has the grammar); p is
+ * unchanged on failure. "backoff" is backoff.initial. Does not compare
+ * backoff.cap with backoff.initial: see sl__job_policy_check. Messages read
+ * "stage '<stage>': backoff.factor=0.5 is below minimum 1"; the caller adds
+ * the origin. */
+sl_status sl__job_policy_set(sl_stage_policy *p, const char *stage, const char *key,
+                             const char *text, sl_error *err);
+
+/* Refuses backoff.cap below backoff.initial, once every key of a source is
+ * set. The message is about the cap when blame_cap, else the initial delay
+ * ("stage 'a': backoff.cap=1s is below backoff.initial=5s (<other>)"); other
+ * says where the value not blamed came from, or what to do (NULL: nothing). */
+sl_status sl__job_policy_check(const sl_stage_policy *p, const char *stage, bool blame_cap,
+                               const char *other, sl_error *err);
+
+/* Sets one policy key of st (as sl__job_policy_set) and checks the backoff
+ * against the values st has now; on failure st is unchanged and origin, when
+ * given, starts the message. */
+sl_status sl__job_stage_policy(sl_job_stage *st, const char *key, const char *text,
+                               const char *origin, sl_error *err);
 
 /* Adds key=text to st's params, or replaces the value and origin of an
  * existing key (a later setting wins). Copies all three strings. */

@@ -1,9 +1,10 @@
 /* lib/job/override.c - changing a loaded job: STAGE.KEY=VALUE, -o and -t.
  *
- * The YAML reader sets the fixed stage keys and parameters through the same
- * setters, so "concurrency: 0" in a file and "primes.concurrency=0" on the
- * command line fail with the same words. Parameter values stay text here;
- * they are checked against the stage's table when the pipeline is built. */
+ * The YAML reader sets the fixed stage keys, the failure-policy keys
+ * (policy.c) and parameters through the same setters, so "concurrency: 0" in
+ * a file and "primes.concurrency=0" on the command line fail with the same
+ * words. Parameter values stay text here; they are checked against the
+ * stage's table when the pipeline is built. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,8 @@ static sl_status override(sl_job *job, const char *assignment, sl_error *err)
         s = unknown_stage(job, name, assignment, err);
     else if (sl__job_is_field(key))
         s = sl__job_stage_field(st, key, value, "command line", err);
+    else if (sl__job_is_policy(key))
+        s = sl__job_stage_policy(st, key, value, "command line", err);
     else
         s = sl__job_stage_param(st, key, value, "command line", err);
     free(lhs);

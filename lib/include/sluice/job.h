@@ -90,8 +90,13 @@ sl_status sl_job_load(sl_job **out, const char *path, sl_error *err);
 sl_status sl_job_parse(sl_job **out, const char *text, size_t len, const char *name,
                        sl_error *err);
 
-/* Applies "STAGE.KEY=VALUE" from the command line. KEY may be a parameter or
- * one of concurrency, queue, mode, ranks. An unknown STAGE suggests the nearest. */
+/* Applies "STAGE.KEY=VALUE" from the command line. KEY may be a parameter,
+ * one of concurrency, queue, mode, ranks, or a failure-policy key: retries,
+ * backoff (a duration: the initial delay), backoff.initial, backoff.factor,
+ * backoff.cap, on_error, timeout, rate, priority (any other backoff.* is
+ * refused with the nearest key). These keys win over a parameter of the
+ * same name. An unknown STAGE suggests the nearest. A refused value leaves
+ * the job unchanged. */
 sl_status sl_job_override(sl_job *job, const char *assignment, sl_error *err);
 /* Replaces the output path or thread count (from -o / -t). */
 sl_status sl_job_set_output(sl_job *job, const char *path, sl_error *err);
