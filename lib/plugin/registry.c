@@ -7,6 +7,13 @@
  * directories that do not exist are left out, and a directory met twice is
  * kept once (where it first appears). Stage NAME is the file NAME.so.
  *
+ * A search directory must be absolute: a relative one would load whatever the
+ * current directory holds, so SLUICE_STAGE_PATH with a relative entry makes
+ * sl_registry_create fail, naming the entry. Empty entries ("a::b", a leading
+ * or trailing ':') are skipped; unlike PATH they never mean the current
+ * directory. Before a file is opened, trust.c judges its modes and owners; a
+ * file it refuses is rejected like a broken one, with the reason.
+ *
  * Every file the registry opened becomes an entry, accepted or not, kept in
  * name order, so `sluice stages` can list rejected files with their reason and
  * a second lookup of a bad file answers the same way without reopening it.
@@ -124,9 +131,21 @@ static sl_status add_env_dirs(sl_registry *r, sl_error *err)
     char *copy = strdup(env);
     SL_CHECK(copy, SL_ENOMEM, "out of memory reading SLUICE_STAGE_PATH");
     sl_status s = SL_OK;
-    char *save = NULL;
-    for (char *d = strtok_r(copy, ":", &save); d && s == SL_OK; d = strtok_r(NULL, ":", &save))
-        s = add_dir(r, d, false, err);
+    for (char *d = copy, *next; d && s == SL_OK; d = next) {
+        char *colon = strchr(d, ':');
+        next = colon ? colon + 1 : NULL;
+        if (colon)
+            *colon = '\0';
+        if (!*d)
+            continue; /* "a::b", or a ':' at either end */
+        if (*d != '/')
+            s = SL_FAIL(SL_EINVAL,
+                        "SLUICE_STAGE_PATH: '%s' is relative; plugins are loaded only from "
+                        "absolute directories",
+                        d);
+        else
+            s = add_dir(r, d, false, err);
+    }
     free(copy);
     return s;
 }
@@ -184,6 +203,9 @@ sl_status sl_registry_create(sl_registry **out, sl_error *err)
 sl_status sl_registry_prepend_dir(sl_registry *r, const char *dir, sl_error *err)
 {
     SL_CHECK(r && dir && *dir, SL_EINVAL, "sl_registry_prepend_dir: no registry or directory");
+    SL_CHECK(*dir == '/', SL_EINVAL,
+             "stage directory '%s' is relative; plugins are loaded only from absolute directories",
+             dir);
     struct stat st;
     SL_CHECK(is_dir(dir, &st), SL_ENOTFOUND, "stage directory '%s' does not exist", dir);
     SL_TRY(add_dir(r, dir, true, err));
@@ -266,6 +288,13 @@ static void reject_dlerror(reg_entry *e, const char *what)
 /* Opens and checks one file, then fills e: accepted, or rejected with a reason. */
 static void load_entry(reg_entry *e)
 {
+    char why[SL_ERROR_MSG_MAX];
+    if (!sl__plugin_trusted(e->path, why, sizeof why)) {
+        char buf[SL_ERROR_MSG_MAX];
+        snprintf(buf, sizeof buf, "%s: refused: %s", e->path, why);
+        reject(e, SL_EINVAL, buf);
+        return;
+    }
     dlerror();
     e->handle = dlopen(e->path, RTLD_NOW | RTLD_LOCAL);
     if (!e->handle) {

@@ -1,10 +1,14 @@
 /* sluice/plugin.h - finding, loading and checking stage plugins.
  *
  * Search order (first match of a name wins): each directory of
- * SLUICE_STAGE_PATH (colon-separated), the build tree's stages/ directory,
- * the installed <libdir>/sluice/stages. A plugin for stage NAME is the file
- * NAME.so in one of them. Loaded objects stay loaded until the registry is
- * destroyed. A rejected file is never fatal for listing: its reason is kept. */
+ * SLUICE_STAGE_PATH (colon-separated; every entry absolute, empty entries
+ * skipped), sluice/stages beside the loaded libsluice, the build tree's
+ * stages/ directory, the installed <libdir>/sluice/stages. A plugin for stage
+ * NAME is the file NAME.so in one of them. A file is opened only when it and
+ * its directory belong to root, the user or libsluice's owner and are not
+ * writable by others (docs/limits.md). Loaded objects stay loaded until the
+ * registry is destroyed. A rejected file is never fatal for listing: its
+ * reason is kept. */
 #ifndef SLUICE_PLUGIN_H
 #define SLUICE_PLUGIN_H
 
@@ -25,9 +29,10 @@ typedef struct sl_plugin_info {
     const char *reason;        /* why it was rejected, or NULL */
 } sl_plugin_info;
 
-/* Creates a registry over the default search path. Owned by caller: *out. */
+/* Creates a registry over the default search path. Fails (SL_EINVAL) when
+ * SLUICE_STAGE_PATH has a relative entry. Owned by caller: *out. */
 sl_status sl_registry_create(sl_registry **out, sl_error *err);
-/* Adds a directory searched before all the others. */
+/* Adds a directory searched before all the others; it must be absolute. */
 sl_status sl_registry_prepend_dir(sl_registry *r, const char *dir, sl_error *err);
 
 /* Checks one shared object and returns its descriptor. Errors say why: "not a
