@@ -4,7 +4,8 @@
  * below. Every failure is exactly one line on stderr, "sluice: " + message,
  * and the exit status says whose fault it was: CLI_FAILED when a run went
  * wrong, CLI_USAGE for bad input (usage, job file, parameters, unknown stage,
- * output path). */
+ * output path), CLI_HUNG when the watchdog found the run hung (4, also the
+ * status the watchdog's own _exit uses). */
 #ifndef SLUICE_CLI_H
 #define SLUICE_CLI_H
 
@@ -12,7 +13,7 @@
 
 #include <sluice/sluice.h>
 
-enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_HUNG = SL_WATCHDOG_EXIT_STATUS };
 
 /* Each verb gets argv with argv[0] == the verb's name. */
 int cmd_run(int argc, char **argv);

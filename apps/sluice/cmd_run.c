@@ -1,10 +1,16 @@
 /* apps/sluice/cmd_run.c - `sluice run JOB`: load, override, build, run, report.
  *
- * Settings stack as everywhere in sluice: the job file, then the command
- * line (-t, -o, STAGE.PARAM=VALUE), later wins. Everything up to a built
- * pipeline is the user's input, so a failure there exits 2; once the run has
- * started a failure exits 1. A relative output path is taken as it is, i.e.
- * relative to the current directory, not to the job file.
+ * Settings stack as everywhere in sluice: the job file, then the environment
+ * (SLUICE_WATCHDOG), then the command line (-t, -o, --watchdog,
+ * STAGE.PARAM=VALUE), later wins. Everything up to a built pipeline is the
+ * user's input, so a failure there exits 2; once the run has started a
+ * failure exits 1, or 4 when the watchdog found the run hung. A relative
+ * output path is taken as it is, i.e. relative to the current directory, not
+ * to the job file.
+ *
+ * The watchdog is on by default here (RUN_WATCHDOG_DEFAULT_S), unlike in the
+ * library: a command in a batch job must not sit on its allocation until the
+ * time limit because one batch hangs.
  *
  * SIGINT and SIGTERM ask the running pipeline to stop (the run then fails
  * and leaves no output); a second signal of the same kind kills at once.
@@ -24,12 +30,17 @@
 #include "cli.h"
 
 #define RUN_MAX_THREADS 4096
+/* 15 minutes: far above any batch a pipeline should be cut into (seconds),
+ * yet a hang costs at most that much of an allocation. Jobs whose batches
+ * take longer raise it (--watchdog or SLUICE_WATCHDOG). */
+#define RUN_WATCHDOG_DEFAULT_S 900.0
 
 typedef struct run_args {
     const char *job;
     int threads; /* 0: not given */
     const char *output;
     bool force, quiet;
+    double watchdog; /* seconds; < 0: not given */
     const char *schedule, *chunk, *weights;
     char **assign;
     int nassign;
@@ -47,6 +58,9 @@ static const char run_help[] =
     "      --schedule S   how ranks share the batches: static, dynamic or guided\n"
     "      --chunk N      batches per chunk of the schedule\n"
     "      --weights LIST static: relative share of each rank, e.g. 1,1,2\n"
+    "      --watchdog SEC when no batch finishes for SEC seconds, name the stuck\n"
+    "                     stage, batch, thread and rank, stop the run and exit with\n"
+    "                     status 4 (default: $SLUICE_WATCHDOG, else 900; 0: off)\n"
     "  -h, --help         show this help\n\n"
     "STAGE.PARAM=VALUE sets a parameter of the stage named STAGE in the job (or one of\n"
     "concurrency, queue, mode), after the job file's own settings.\n"
@@ -54,7 +68,10 @@ static const char run_help[] =
     "Under mpirun (or srun) every rank runs its share of the batches; the output and\n"
     "the totals are the same for any rank count (see docs/distributed.md).\n\n"
     "exit status: 0 success, 1 the run failed, 2 bad input or usage (job file,\n"
-    "parameters, unknown stage, output path, command line).\n";
+    "parameters, unknown stage, output path, command line), 4 the watchdog found the\n"
+    "run hung. A crash in a stage (SIGSEGV, SIGBUS, SIGFPE, ...) names the stage,\n"
+    "batch and plugin on stderr and ends the process by that signal (128+N in a\n"
+    "shell). See docs/failures.md.\n";
 
 /* The pipeline SIGINT/SIGTERM should stop; set only while it runs. */
 static sl_pipeline *volatile run_active;
@@ -77,6 +94,19 @@ static void set_signals(bool on)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Seconds from 0 (off) to SL_WATCHDOG_MAX_S, in decimal (1.5 and 1e3 too;
+ * not hex, inf or nan, which strtod would take). */
+static bool parse_seconds(const char *text, double *out)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || *end || text[strspn(text, "0123456789.eE+-")] ||
+        !(v >= 0 && v <= SL_WATCHDOG_MAX_S))
+        return false;
+    *out = v;
+    return true;
+}
+
 static bool parse_threads(const char *text, int *out)
 {
     char *end;
@@ -95,7 +125,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         {"force", no_argument, NULL, 'f'},         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},          {"schedule", required_argument, NULL, 'S'},
         {"chunk", required_argument, NULL, 'C'},   {"weights", required_argument, NULL, 'W'},
-        {NULL, 0, NULL, 0}};
+        {"watchdog", required_argument, NULL, 'D'}, {NULL, 0, NULL, 0}};
     opterr = 0;
     optind = 1;
     int c;
@@ -112,16 +142,60 @@ static int parse_args(int argc, char **argv, run_args *a)
         case 'S': a->schedule = optarg; break;
         case 'C': a->chunk = optarg; break;
         case 'W': a->weights = optarg; break;
+        case 'D':
+            if (!parse_seconds(optarg, &a->watchdog))
+                return cli_usage("run", "--watchdog wants seconds from 0 (off) to %.0f, not '%s'",
+                                 SL_WATCHDOG_MAX_S, optarg);
+            break;
         case 'h': fputs(run_help, stdout); return CLI_OK;
         default: return cli_bad_option("run", c, argv, optind, optopt);
         }
     }
+    const char *env = getenv("SLUICE_WATCHDOG");
+    if (a->watchdog < 0 && env && *env && !parse_seconds(env, &a->watchdog))
+        return cli_usage("run", "SLUICE_WATCHDOG wants seconds from 0 (off) to %.0f, not '%s'",
+                         SL_WATCHDOG_MAX_S, env);
+    if (a->watchdog < 0)
+        a->watchdog = RUN_WATCHDOG_DEFAULT_S;
     if (optind >= argc)
         return cli_usage("run", "no job file given");
     a->job = argv[optind];
     a->assign = argv + optind + 1;
     a->nassign = argc - optind - 1;
     return -1;
+}
+
+/* What the failure policies did: retries, batches skipped, dead letters
+ * (the first few; the rest are in the output file). */
+static void print_failures(const sl_pipeline *p, const sl_ctx *ctx, const char *output)
+{
+    enum { SHOWN = 10 };
+    uint64_t retries = 0, dropped = 0;
+    for (size_t i = 0; i < sl_pipeline_nstages(p); i++) {
+        sl_stage_stats st;
+        sl_pipeline_stage_stats(p, i, &st);
+        retries += st.retries;
+        dropped += st.dropped;
+    }
+    size_t ndead = ctx ? sl_ctx_deadletter_count(ctx) : 0;
+    if (retries)
+        printf("retries   %llu\n", (unsigned long long)retries);
+    if (dropped > ndead)
+        printf("skipped   %llu\n", (unsigned long long)(dropped - ndead));
+    if (ndead == 0)
+        return;
+    printf("dead letters %zu%s\n", ndead,
+           output ? " (all of them in the group /deadletters of the output)" : "");
+    for (size_t i = 0; i < ndead && i < SHOWN; i++) {
+        uint64_t seq;
+        const char *stage, *error;
+        unsigned attempts;
+        sl_ctx_deadletter_get(ctx, i, &seq, &stage, &attempts, &error);
+        printf("  batch %llu: stage '%s', %u attempt%s: %s\n", (unsigned long long)seq, stage,
+               attempts, attempts == 1 ? "" : "s", error);
+    }
+    if (ndead > SHOWN)
+        printf("  ... and %zu more\n", ndead - SHOWN);
 }
 
 static void print_summary(const sl_pipeline *p, const char *output, int ranks)
@@ -140,14 +214,29 @@ static void print_summary(const sl_pipeline *p, const char *output, int ranks)
         int len = st.name ? (int)strlen(st.name) : 0;
         w = len > w ? len : w;
     }
-    printf("  %-*s %12s %10s\n", w, "stage", "batches", "busy s");
+    /* Failure columns only when something failed: most runs have none. */
+    uint64_t retries = 0, dropped = 0;
     for (size_t i = 0; i < n; i++) {
         sl_stage_stats st;
         sl_pipeline_stage_stats(p, i, &st);
-        printf("  %-*s %12llu %10.3f\n", w, st.name ? st.name : "?",
+        retries += st.retries + st.timeouts;
+        dropped += st.dropped;
+    }
+    bool failures = retries || dropped;
+    printf("  %-*s %12s %10s%s\n", w, "stage", "batches", "busy s",
+           failures ? "    retries   timeouts    dropped" : "");
+    for (size_t i = 0; i < n; i++) {
+        sl_stage_stats st;
+        sl_pipeline_stage_stats(p, i, &st);
+        printf("  %-*s %12llu %10.3f", w, st.name ? st.name : "?",
                (unsigned long long)st.batches, st.busy_s);
+        if (failures)
+            printf(" %10llu %10llu %10llu", (unsigned long long)st.retries,
+                   (unsigned long long)st.timeouts, (unsigned long long)st.dropped);
+        printf("\n");
     }
     const sl_ctx *ctx = sl_pipeline_ctx(p);
+    print_failures(p, ctx, output);
     for (size_t i = 0; ctx && i < sl_ctx_result_count(ctx); i++) {
         const char *key;
         sl_type type;
@@ -186,6 +275,21 @@ static sl_status load_job(sl_job **out, const run_args *a, sl_error *err)
     return SL_OK;
 }
 
+/* After a failed run (every rank gets here: sl_dist_run agrees on the
+ * outcome): prints the error and says whether any rank's watchdog fired, so
+ * that every rank exits with the same status. Collective. */
+static int run_failed(sl_dist *d, const sl_pipeline *p, const sl_error *err)
+{
+    cli_fail(err, CLI_FAILED);
+    sl_error werr;
+    sl_error_clear(&werr);
+    bool fired = sl_pipeline_watchdog_fired(p);
+    if (fired)
+        sl_error_set(&werr, SL_ECANCELED, __FILE__, __LINE__, __func__, "the run hung");
+    return sl_dist_agree(d, fired ? SL_ECANCELED : SL_OK, &werr, false) == SL_OK ? CLI_FAILED
+                                                                                 : CLI_HUNG;
+}
+
 /* Loads, builds and runs the job on this rank; returns the exit status
  * (errors already printed by rank 0). */
 static int run_job(sl_dist *d, const run_args *a)
@@ -221,12 +325,13 @@ static int run_job(sl_dist *d, const run_args *a)
         fprintf(stderr, "sluice: warning: %s\n", warning);
     int rc = s == SL_OK ? CLI_OK : cli_fail(&err, cli_build_status(s));
     if (rc == CLI_OK) {
+        sl_pipeline_set_watchdog(p, a->watchdog);
         run_active = p;
         set_signals(true);
         s = sl_dist_run(d, p, job, reg, &err);
         set_signals(false);
         run_active = NULL;
-        rc = s == SL_OK ? CLI_OK : cli_fail(&err, CLI_FAILED);
+        rc = s == SL_OK ? CLI_OK : run_failed(d, p, &err);
     }
     if (rc == CLI_OK && !a->quiet && sl_dist_rank(d) == 0)
         print_summary(p, opts.output, sl_dist_size(d));
@@ -239,7 +344,7 @@ static int run_job(sl_dist *d, const run_args *a)
 
 int cmd_run(int argc, char **argv)
 {
-    run_args a = {0};
+    run_args a = {.watchdog = -1};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;

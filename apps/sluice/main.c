@@ -3,7 +3,8 @@
  * `sluice VERB ...` hands the rest of the command line to cmd_VERB. The
  * helpers here keep the promise every verb makes: a failure is one line on
  * stderr starting with "sluice: ", and the exit status is 0 (success),
- * 1 (the run failed) or 2 (bad input or usage). */
+ * 1 (the run failed), 2 (bad input or usage) or 4 (the run hung: the
+ * watchdog's report is the exception to one line). */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +38,9 @@ static void usage(FILE *out)
                  "Stages are found in $SLUICE_STAGE_PATH (colon-separated), then the build\n"
                  "tree, then the installed plugin directory.\n\n"
                  "exit status: 0 success, 1 the run failed, 2 bad input or usage (job file,\n"
-                 "parameters, unknown stage, output path, command line).\n"
+                 "parameters, unknown stage, output path, command line), 4 the run hung\n"
+                 "(the watchdog of 'sluice run'), 128+N killed by signal N (a crash; the\n"
+                 "stage and batch are named on stderr). See docs/failures.md.\n"
                  "Errors are one line on stderr, starting with 'sluice: '.\n");
 }
 
@@ -132,6 +135,7 @@ int cli_build_status(sl_status s)
     case SL_EMPI:
     case SL_EKERNEL:
     case SL_ECANCELED:
+    case SL_ETIMEDOUT:
         return CLI_FAILED;
     default:
         return CLI_USAGE;

@@ -354,3 +354,36 @@ void sl_batch_drop(sl_batch *b, const char *name)
     b->slots[b->ncols - 1] = gone;
     b->ncols--;
 }
+
+sl_status sl_batch_copy(sl_batch *dst, const sl_batch *src, sl_error *err)
+{
+    SL_CHECK(dst != src, SL_EINVAL, "a batch cannot be copied onto itself");
+    sl_batch_reset(dst);
+    dst->seq = src->seq;
+    dst->lidx = src->lidx;
+    sl_batch_set_rows(dst, src->row0, src->nrows);
+    for (int i = 0; i < src->ncols; i++) {
+        const sl__batch_slot *from = &src->slots[i];
+        const sl_column *c = &from->col;
+        sl__batch_slot *s = NULL;
+        /* Claimed for the source's own sizes (its row count at add time), so
+         * the copy is exact even for a column the source had not filled. */
+        bool bytes = c->type == SL_TYPE_BYTES;
+        sl_status st =
+            sl__batch_claim(dst, c->name, c->type, c->nbytes, bytes ? from->rows + 1 : 0, &s, err);
+        if (st != SL_OK) {
+            sl_batch_reset(dst);
+            return st;
+        }
+        s->col.ndims = c->ndims;
+        memcpy(s->col.dims, c->dims, sizeof c->dims);
+        s->col.row_elems = c->row_elems;
+        s->rows = from->rows;
+        s->filled = from->filled;
+        if (c->nbytes)
+            memcpy(s->col.data, c->data, c->nbytes);
+        if (bytes)
+            memcpy(s->col.offsets, c->offsets, (from->rows + 1) * sizeof *c->offsets);
+    }
+    return SL_OK;
+}

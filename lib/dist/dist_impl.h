@@ -62,6 +62,11 @@ sl_status sl__stage_run(sl_dist *d, sl_pipeline *full, const sl_job *job, sl_reg
 sl_status sl__reduce_results(sl_dist *d, sl_pipeline *p, sl_error *err);
 /* Rank 0's stage figures become sums over ranks, its wall the longest. */
 sl_status sl__reduce_figures(sl_dist *d, sl_pipeline *p, sl_error *err);
+/* The dead letters of every rank's pipelines srcs, sorted by seq, into dst
+ * on rank 0 (NULL: dropped); every other list is emptied, so that only rank
+ * 0's file lists them. Collective. */
+sl_status sl__reduce_deadletters(sl_dist *d, sl_pipeline *const *srcs, size_t nsrcs,
+                                 sl_pipeline *dst, sl_error *err);
 /* Rank 0 gets every rank's completed row ranges: *ranges[k], *nranges[k]
  * (allocated; free with sl__reduce_rows_free). Others get NULL. */
 sl_status sl__reduce_rows(sl_dist *d, sl_pipeline *p, sl__row_range ***ranges, size_t **nranges,

@@ -123,6 +123,8 @@ static sl_status conclude(sl_dist *d, sl_pipeline *p, sl_error *err)
     s = sl__reduce_results(d, p, err);
     if (s == SL_OK)
         s = sl__reduce_figures(d, p, err);
+    if (s == SL_OK)
+        s = sl__reduce_deadletters(d, &p, 1, p, err);
     SL_TRY(sl_dist_agree(d, s, err, true));
     s = sl__run_finish(p, writer, n, err);
     SL_TRY(sl_dist_agree(d, s, err, true));

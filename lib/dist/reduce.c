@@ -102,28 +102,100 @@ sl_status sl__reduce_results(sl_dist *d, sl_pipeline *p, sl_error *err)
     return s;
 }
 
+/* Record of one dead letter: seq (8 bytes), attempts (4), stage '\0',
+ * error '\0'. Packs those of srcs into buf, or only counts when buf is NULL. */
+static size_t pack_dead(sl_pipeline *const *srcs, size_t nsrcs, char *buf)
+{
+    size_t len = 0;
+    for (size_t k = 0; k < nsrcs; k++) {
+        const sl_ctx *c = sl_pipeline_ctx(srcs[k]);
+        for (size_t i = 0; i < sl_ctx_deadletter_count(c); i++) {
+            uint64_t seq;
+            unsigned att;
+            const char *stage, *error;
+            sl_ctx_deadletter_get(c, i, &seq, &stage, &att, &error);
+            uint32_t a = att;
+            size_t sl = strlen(stage) + 1, el = strlen(error) + 1;
+            if (buf) {
+                memcpy(buf + len, &seq, 8);
+                memcpy(buf + len + 8, &a, 4);
+                memcpy(buf + len + 12, stage, sl);
+                memcpy(buf + len + 12 + sl, error, el);
+            }
+            len += 12 + sl + el;
+        }
+    }
+    return len;
+}
+
+sl_status sl__reduce_deadletters(sl_dist *d, sl_pipeline *const *srcs, size_t nsrcs,
+                                 sl_pipeline *dst, sl_error *err)
+{
+    size_t len = pack_dead(srcs, nsrcs, NULL);
+    SL_CHECK(len <= INT32_MAX, SL_ERANGE, "rank %d: %zu bytes of dead letters are too many",
+             d->rank, len);
+    char *mine = calloc(len ? len : 1, 1);
+    SL_CHECK(mine, SL_ENOMEM, "out of memory");
+    pack_dead(srcs, nsrcs, mine);
+    char *all;
+    int *counts, *displs;
+    sl_status s = gather_bytes(d, mine, (int)len, &all, &counts, &displs, err);
+    free(mine);
+    SL_TRY(s);
+    for (size_t k = 0; k < nsrcs; k++)
+        sl__run_clear_dead(srcs[k]);
+    if (dst)
+        sl__run_clear_dead(dst);
+    if (d->rank != 0)
+        return SL_OK;
+    for (int k = 0; k < d->size && s == SL_OK && dst; k++) {
+        const char *r = all + displs[k], *end = r + counts[k];
+        while (r < end && s == SL_OK) {
+            uint64_t seq;
+            uint32_t a;
+            memcpy(&seq, r, 8);
+            memcpy(&a, r + 8, 4);
+            const char *stage = r + 12, *error = stage + strlen(stage) + 1;
+            r = error + strlen(error) + 1;
+            s = sl__run_add_dead(dst, seq, stage, a, error, err);
+        }
+    }
+    if (dst)
+        sl__run_sort_dead(dst);
+    free(all);
+    free(counts);
+    free(displs);
+    return s;
+}
+
 sl_status sl__reduce_figures(sl_dist *d, sl_pipeline *p, sl_error *err)
 {
     size_t n = sl_pipeline_nstages(p);
-    uint64_t *u = calloc(2 * n, sizeof *u), *ut = calloc(2 * n, sizeof *ut);
+    /* Per stage: batches, rows, retries, timeouts, dropped. */
+    uint64_t *u = calloc(5 * n, sizeof *u), *ut = calloc(5 * n, sizeof *ut);
     double *b = calloc(n + 1, sizeof *b), *bt = calloc(n + 1, sizeof *bt);
     sl_status s = (u && ut && b && bt) ? SL_OK : SL_FAIL(SL_ENOMEM, "out of memory");
     for (size_t i = 0; s == SL_OK && i < n; i++) {
         sl_stage_stats st;
         sl_pipeline_stage_stats(p, i, &st);
-        u[2 * i] = st.batches;
-        u[2 * i + 1] = st.rows;
+        u[5 * i] = st.batches;
+        u[5 * i + 1] = st.rows;
+        u[5 * i + 2] = st.retries;
+        u[5 * i + 3] = st.timeouts;
+        u[5 * i + 4] = st.dropped;
         b[i] = st.busy_s;
     }
     double wall = sl_pipeline_wall(p), wmax = 0;
     if (s == SL_OK &&
-        (MPI_Reduce(u, ut, (int)(2 * n), MPI_UINT64_T, MPI_SUM, 0, d->comm) != MPI_SUCCESS ||
+        (MPI_Reduce(u, ut, (int)(5 * n), MPI_UINT64_T, MPI_SUM, 0, d->comm) != MPI_SUCCESS ||
          MPI_Reduce(b, bt, (int)n, MPI_DOUBLE, MPI_SUM, 0, d->comm) != MPI_SUCCESS ||
          MPI_Reduce(&wall, &wmax, 1, MPI_DOUBLE, MPI_MAX, 0, d->comm) != MPI_SUCCESS))
         s = SL_FAIL(SL_EMPI, "rank %d: reducing the run's figures failed", d->rank);
     if (s == SL_OK && d->rank == 0) {
-        for (size_t i = 0; i < n; i++)
-            sl__run_set_stage_figures(p, i, ut[2 * i], ut[2 * i + 1], bt[i]);
+        for (size_t i = 0; i < n; i++) {
+            sl__run_set_stage_figures(p, i, ut[5 * i], ut[5 * i + 1], bt[i]);
+            sl__run_set_stage_failures(p, i, ut[5 * i + 2], ut[5 * i + 3], ut[5 * i + 4]);
+        }
         s = sl__run_set_wall(p, wmax, err);
     }
     free(u);

@@ -29,6 +29,7 @@
 
 #include "dist/channel.h"
 #include "dist/dist_impl.h"
+#include "pipeline/watch.h"
 
 #define TAG_ABORT 999
 #define IDLE_NS 200000L
@@ -210,6 +211,7 @@ static sl_status build_segment(stage_rt *rt, seg_run *g, size_t k, sl_registry *
         .job_text = sl_job_text(rt->job),
     };
     SL_TRY(sl_pipeline_create(&g->sub, &o, err));
+    sl__watch_inherit(g->sub, rt->full);
     g->in = k > 0 ? rt->chans[k - 1] : NULL;
     g->out = g->last + 1 < n ? rt->chans[k] : NULL;
     if (g->in) {
@@ -370,14 +372,17 @@ static void local_figures(stage_rt *rt)
 {
     size_t n = sl_pipeline_nstages(rt->full);
     double wall = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         sl__run_set_stage_figures(rt->full, i, 0, 0, 0);
+        sl__run_set_stage_failures(rt->full, i, 0, 0, 0);
+    }
     for (size_t i = 0; i < rt->nsegs; i++) {
         seg_run *g = &rt->segs[i];
         for (size_t j = g->first; j <= g->last; j++) {
             sl_stage_stats st;
             sl_pipeline_stage_stats(g->sub, g->head + (j - g->first), &st);
             sl__run_set_stage_figures(rt->full, j, st.batches, st.rows, st.busy_s);
+            sl__run_set_stage_failures(rt->full, j, st.retries, st.timeouts, st.dropped);
         }
         double w = sl_pipeline_wall(g->sub);
         wall = w > wall ? w : wall;
@@ -385,6 +390,31 @@ static void local_figures(stage_rt *rt)
     sl_error ignore;
     sl_error_clear(&ignore);
     sl__run_set_wall(rt->full, wall, &ignore);
+}
+
+/* Every rank's dead letters to rank 0's writer segment, which stores them,
+ * and to the full pipeline, which the summary reads. */
+static sl_status gather_dead(stage_rt *rt, seg_run *ws, sl_error *err)
+{
+    sl_pipeline **subs = calloc(rt->nsegs ? rt->nsegs : 1, sizeof *subs);
+    SL_CHECK(subs, SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < rt->nsegs; i++)
+        subs[i] = rt->segs[i].sub;
+    sl_pipeline *dst = rt->d->rank == 0 ? (ws ? ws->sub : rt->full) : NULL;
+    sl_status s = sl__reduce_deadletters(rt->d, subs, rt->nsegs, dst, err);
+    free(subs);
+    if (s != SL_OK || !dst || dst == rt->full)
+        return s;
+    sl__run_clear_dead(rt->full);
+    const sl_ctx *c = sl_pipeline_ctx(dst);
+    for (size_t i = 0; i < sl_ctx_deadletter_count(c) && s == SL_OK; i++) {
+        uint64_t seq;
+        unsigned a;
+        const char *stage, *error;
+        sl_ctx_deadletter_get(c, i, &seq, &stage, &a, &error);
+        s = sl__run_add_dead(rt->full, seq, stage, a, error, err);
+    }
+    return s;
 }
 
 static seg_run *writer_seg(stage_rt *rt)
@@ -411,6 +441,8 @@ static sl_status conclude(stage_rt *rt, sl_error *err)
     local_figures(rt);
     if (s == SL_OK)
         s = sl__reduce_figures(d, rt->full, err);
+    if (s == SL_OK)
+        s = gather_dead(rt, ws, err);
     if (s == SL_OK && ws && d->rank == 0) {
         /* Rank 0's writer records the job's totals. */
         sl__run_clear_results(ws->sub);
@@ -597,6 +629,8 @@ sl_status sl__stage_run(sl_dist *d, sl_pipeline *full, const sl_job *job, sl_reg
         for (size_t i = 0; i < rt.nsegs; i++)
             if (rt.segs[i].started)
                 pthread_join(rt.segs[i].th, NULL);
+        for (size_t i = 0; i < rt.nsegs; i++)
+            sl__watch_collect(full, rt.segs[i].sub);
         /* This rank's own failure first; one caused by another rank's abort
          * ranks below the cause in the agreement. */
         if (s == SL_OK)

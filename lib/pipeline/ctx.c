@@ -31,14 +31,84 @@ double sl_ctx_elapsed(const sl_ctx *c) { return c->p->t0 > 0 ? sl__now() - c->p-
 uint64_t sl_ctx_total_batches(const sl_ctx *c) { return c->p->total_batches; }
 uint64_t sl_ctx_total_rows(const sl_ctx *c) { return c->p->total_rows; }
 
+_Thread_local uint64_t sl__tl_deadline_ns;
+
 bool sl_ctx_should_stop(const sl_ctx *c)
 {
     /* Relaxed: a late answer only delays the stop by one piece of work. */
-    return atomic_load_explicit(&c->p->failed, memory_order_relaxed) ||
-           atomic_load_explicit(&c->p->stop, memory_order_relaxed);
+    if (atomic_load_explicit(&c->p->failed, memory_order_relaxed) ||
+        atomic_load_explicit(&c->p->stop, memory_order_relaxed))
+        return true;
+    uint64_t d = sl__tl_deadline_ns;
+    if (!d)
+        return false;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec >= d;
 }
 
 size_t sl_ctx_meta_count(const sl_ctx *c) { return c->p->nmeta; }
+
+size_t sl_ctx_deadletter_count(const sl_ctx *c) { return c->p->ndead; }
+
+void sl_ctx_deadletter_get(const sl_ctx *c, size_t i, uint64_t *seq, const char **stage,
+                           unsigned *attempts, const char **error)
+{
+    const pl_dead *d = &c->p->dead[i];
+    if (seq)
+        *seq = d->seq;
+    if (stage)
+        *stage = d->stage;
+    if (attempts)
+        *attempts = d->attempts;
+    if (error)
+        *error = d->error;
+}
+
+static int dead_by_seq(const void *a, const void *b)
+{
+    const pl_dead *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void sl__pipeline_dead_sort(struct sl_pipeline *p)
+{
+    if (p->ndead > 1)
+        qsort(p->dead, p->ndead, sizeof *p->dead, dead_by_seq);
+}
+
+sl_status sl__pipeline_dead_add(struct sl_pipeline *p, uint64_t seq, const char *stage,
+                                unsigned attempts, const char *error, sl_error *err)
+{
+    if (p->ndead == p->cap_dead) {
+        size_t cap = p->cap_dead ? 2 * p->cap_dead : 16;
+        pl_dead *d = realloc(p->dead, cap * sizeof *d);
+        SL_CHECK(d, SL_ENOMEM, "out of memory recording dead letter %llu",
+                 (unsigned long long)seq);
+        p->dead = d;
+        p->cap_dead = cap;
+    }
+    char *s = strdup(stage), *e = strdup(error);
+    if (!s || !e) {
+        free(s);
+        free(e);
+        return SL_FAIL(SL_ENOMEM, "out of memory recording dead letter %llu",
+                       (unsigned long long)seq);
+    }
+    p->dead[p->ndead++] = (pl_dead){seq, s, attempts, e};
+    return SL_OK;
+}
+
+void sl__pipeline_dead_free(struct sl_pipeline *p)
+{
+    for (size_t i = 0; i < p->ndead; i++) {
+        free(p->dead[i].stage);
+        free(p->dead[i].error);
+    }
+    free(p->dead);
+    p->dead = NULL;
+    p->ndead = p->cap_dead = 0;
+}
 
 void sl_ctx_meta_get(const sl_ctx *c, size_t i, const char **key, const char **value)
 {

@@ -26,8 +26,22 @@
  * before fill) and carries on itself with the first job that frees up, which
  * is usually its own batch one stage further: fewer tasks, warm caches.
  * End of stream is a count: when no job is running and none can fire, the
- * OpenMP region ends; the counts then say whether every batch got through. */
+ * OpenMP region ends; the counts then say whether every batch got through.
+ *
+ * Failure policy (docs/failures.md). A failed job with retries left is
+ * parked: it keeps its instance (so an ordered stage cannot overtake it and
+ * memory stays bounded by the concurrency) but gives back its downstream
+ * credit and the library token, and waits for its backoff in p->parked. The
+ * stage's firer takes a due parked job before new input. Nothing sleeps in
+ * a task: whoever finishes a job after p->wake_ns pokes the stages with
+ * timers, and the run loop sleeps until wake_ns when a round ends with only
+ * timers left. A batch given up (skip, deadletter) counts in p->dropped, so
+ * the end of stream by count holds, and leaves a tombstone in the ring of
+ * every ordered stage after it, so their windows move past it. A rate limit
+ * is a timer too: the stage does not fire before rate_next_ns. */
+#include <math.h>
 #include <omp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +56,19 @@ typedef struct pl_job {
     uint64_t lidx;
     uint64_t seq; /* the source's jobs: the batch to make */
     sl_batch *b;
+    sl_batch *orig;   /* with retries: the input as it came, for the next attempt */
+    unsigned attempt; /* 0 for the first */
 } pl_job;
+
+struct pl_parked {
+    pl_job j;
+    uint64_t due_ns;
+};
+
+/* Failure messages printed per stage; the rest are only counted. */
+#define PL_MAX_NOTES 10
+
+#define PL_TOMB(p) ((sl_batch *)(void *)&(p)->tomb)
 
 static void poke(sl_pipeline *p, size_t i, pl_job *keep);
 
@@ -70,6 +96,45 @@ static bool take_credit(atomic_long *c)
                                                   memory_order_relaxed))
             return true;
     return false;
+}
+
+/* Asks for another look at the stages with timers at time t (ns). */
+static void wake_at(sl_pipeline *p, uint64_t t)
+{
+    uint64_t w = atomic_load_explicit(&p->wake_ns, memory_order_relaxed);
+    while (t < w && !atomic_compare_exchange_weak_explicit(&p->wake_ns, &w, t,
+                                                            memory_order_acq_rel,
+                                                            memory_order_relaxed))
+        ;
+}
+
+/* A parked job of stage i whose backoff is over, if any; else asks to be
+ * woken when the earliest is due. */
+static bool unpark(sl_pipeline *p, size_t i, pl_job *j)
+{
+    uint64_t now = now_ns(), first = UINT64_MAX;
+    bool got = false;
+    pthread_mutex_lock(&p->fail_lock);
+    size_t best = p->nparked;
+    for (size_t k = 0; k < p->nparked; k++) {
+        const struct pl_parked *pk = &p->parked[k];
+        if (pk->j.stage != (int)i)
+            continue;
+        if (pk->due_ns <= now && (best == p->nparked || pk->due_ns < p->parked[best].due_ns))
+            best = k;
+        else if (pk->due_ns > now && pk->due_ns < first)
+            first = pk->due_ns;
+    }
+    if (best < p->nparked) {
+        *j = p->parked[best].j;
+        p->parked[best] = p->parked[--p->nparked];
+        atomic_fetch_sub_explicit(&p->stages[i].nparked, 1, memory_order_relaxed);
+        got = true;
+    }
+    pthread_mutex_unlock(&p->fail_lock);
+    if (!got && first != UINT64_MAX)
+        wake_at(p, first);
+    return got;
 }
 
 /* The rank's next seq, from its feed or, without one, the plan in order. */
@@ -131,21 +196,29 @@ static bool take_ordered(pl_stage *st, sl_batch **b)
     return true;
 }
 
-/* Tries to create one job of stage i; grabs credit, instance, input in that
- * order and gives back what it took when a later one is missing. */
-static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped)
+/* Tries to create one job of stage i: grabs a downstream credit, the library
+ * token, then a parked job whose backoff is over or else an instance and an
+ * input, and gives back what it took when a later one is missing. *moved:
+ * an ordered stage's window moved (it took a batch or a tombstone). */
+static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped, bool *moved)
 {
     if (stopping(p))
         return false;
     pl_stage *st = &p->stages[i];
+    uint64_t now = 0;
+    if (st->rate_gap_ns) {
+        now = now_ns();
+        uint64_t next = atomic_load_explicit(&st->rate_next_ns, memory_order_relaxed);
+        if (now < next) {
+            wake_at(p, next);
+            return false;
+        }
+    }
     pl_stage *down = i + 1 < p->nstages ? &p->stages[i + 1] : NULL;
     bool credit = down && down->mode != SL_MODE_ORDERED;
     atomic_long *cr = credit ? &down->credits : !down ? p->tail_credits : NULL;
     if (cr && !take_credit(cr))
         return false;
-    void *slot;
-    if (!sl_queue_try_pop_mpmc(st->free_inst, &slot))
-        goto no_instance;
     bool excl = st->desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY;
     int idle = 0;
     /* Acq_rel: pairs with the release in execute, so the previous job's
@@ -154,31 +227,50 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped)
                                                           memory_order_acq_rel,
                                                           memory_order_relaxed))
         goto no_token;
+    if (atomic_load_explicit(&st->nparked, memory_order_relaxed) > 0 && unpark(p, i, j))
+        goto fired;
+    void *slot;
+    if (!sl_queue_try_pop_mpmc(st->free_inst, &slot))
+        goto no_instance;
     j->stage = (int)i;
     j->inst = (int)(uintptr_t)slot;
     j->b = NULL;
+    j->orig = NULL;
+    j->attempt = 0;
     if (i == 0) {
         if (claim_lidx(p, &j->lidx, &j->seq, &j->b))
-            return true;
+            goto fired;
     } else if (st->mode == SL_MODE_ORDERED) {
-        if (take_ordered(st, &j->b))
-            return true;
+        while (take_ordered(st, &j->b)) {
+            *moved = true;
+            if (j->b != PL_TOMB(p))
+                goto fired;
+            /* A batch dropped upstream: nothing to run for its lidx. */
+        }
     } else if (sl_queue_try_pop_mpmc(st->inq, (void **)&j->b)) {
         atomic_fetch_add_explicit(&st->credits, 1, memory_order_acq_rel);
         *popped = true;
-        return true;
+        goto fired;
     }
+    sl_queue_try_push_mpmc(st->free_inst, slot);
+no_instance:
     if (excl)
         atomic_store_explicit(&p->excl_busy, 0, memory_order_release);
 no_token:
-    sl_queue_try_push_mpmc(st->free_inst, slot);
-no_instance:
     if (cr)
         atomic_fetch_add_explicit(cr, 1, memory_order_acq_rel);
     return false;
+fired:
+    if (st->rate_gap_ns) { /* one firer: a plain update */
+        uint64_t next = atomic_load_explicit(&st->rate_next_ns, memory_order_relaxed);
+        atomic_store_explicit(&st->rate_next_ns, (next > now ? next : now) + st->rate_gap_ns,
+                              memory_order_relaxed);
+    }
+    return true;
 }
 
 static void run_task(sl_pipeline *p, pl_job j);
+static void check_timers(sl_pipeline *p, pl_job *keep);
 
 static void dispatch(sl_pipeline *p, pl_job j, pl_job *keep)
 {
@@ -186,7 +278,8 @@ static void dispatch(sl_pipeline *p, pl_job j, pl_job *keep)
         *keep = j;
         return;
     }
-#pragma omp task default(none) firstprivate(p, j)
+    int prio = p->stages[j.stage].pol.priority; /* a hint: OMP_MAX_TASK_PRIORITY caps it */
+#pragma omp task default(none) firstprivate(p, j) priority(prio)
     run_task(p, j);
 }
 
@@ -194,10 +287,8 @@ static void fire_all(sl_pipeline *p, size_t i, pl_job *keep)
 {
     bool popped = false, ordered_moved = false;
     pl_job j;
-    while (try_fire(p, i, &j, &popped)) {
-        ordered_moved |= p->stages[i].mode == SL_MODE_ORDERED;
+    while (try_fire(p, i, &j, &popped, &ordered_moved))
         dispatch(p, j, keep);
-    }
     if (popped)
         poke(p, i - 1, keep); /* credits came back to the stage before */
     if (ordered_moved && i > 0)
@@ -291,25 +382,211 @@ static void record_rows(sl_pipeline *p, const sl_batch *b)
     pthread_mutex_unlock(&p->rows_lock);
 }
 
+/* One line on stderr about a stage's failing batches; after PL_MAX_NOTES of
+ * them the rest are only counted (the summary has the totals). */
+static void note(sl_pipeline *p, pl_stage *st, const char *fmt, ...)
+{
+    uint64_t n = atomic_fetch_add_explicit(&st->notes, 1, memory_order_relaxed);
+    if (n > PL_MAX_NOTES)
+        return;
+    char line[SL_ERROR_MSG_MAX + 256], rank[32] = "";
+    if (p->nranks > 1)
+        snprintf(rank, sizeof rank, "rank %d: ", p->rank);
+    if (n == PL_MAX_NOTES) {
+        fprintf(stderr, "sluice: %sstage '%s': further failures are counted, not shown\n", rank,
+                st->name);
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "sluice: %sstage '%s', %s\n", rank, st->name, line);
+}
+
+/* Delay before retry number `retry` (1 for the first) of batch seq:
+ * exponential up to the cap, then "equal jitter" ([d/2, d)) drawn from a
+ * hash of (stage, seq, retry) rather than a shared generator, so that
+ * threads do not contend and a rerun waits the same. */
+static uint64_t backoff_ns(const pl_stage *st, unsigned retry, uint64_t seq)
+{
+    const sl_stage_policy *q = &st->pol;
+    double d = q->backoff_s * pow(q->backoff_factor, (double)retry - 1);
+    if (!(d <= q->backoff_cap_s))
+        d = q->backoff_cap_s;
+    uint64_t h = seq * 0x9E3779B97F4A7C15u ^ ((uint64_t)retry << 32) ^ (uint64_t)st->ctx.stage;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9u;
+    h ^= h >> 29;
+    double u = (double)(h >> 11) * 0x1p-53;
+    return (uint64_t)(d * (0.5 + 0.5 * u) * 1e9);
+}
+
+/* The downstream credit a job took at fire time, back to where it came. */
+static void give_back_credit(sl_pipeline *p, size_t i)
+{
+    if (i + 1 < p->nstages) {
+        if (p->stages[i + 1].mode != SL_MODE_ORDERED)
+            atomic_fetch_add_explicit(&p->stages[i + 1].credits, 1, memory_order_acq_rel);
+    } else if (p->tail_credits) {
+        atomic_fetch_add_explicit(p->tail_credits, 1, memory_order_acq_rel);
+    }
+}
+
+static void put_batches(sl_pipeline *p, pl_job *j)
+{
+    if (j->b)
+        sl_batch_pool_put(p->pool, j->b);
+    if (j->orig)
+        sl_batch_pool_put(p->pool, j->orig);
+    j->b = j->orig = NULL;
+}
+
+/* Parks a failed job for its retry; false when its input cannot be restored
+ * (the run then fails). */
+static bool park(sl_pipeline *p, pl_stage *st, pl_job *j, uint64_t seq, const sl_error *why,
+                 sl_error *err)
+{
+    if (j->stage == 0) {
+        if (j->b) /* the source makes it again from its seq */
+            sl_batch_pool_put(p->pool, j->b);
+        j->b = NULL;
+    } else if (sl_batch_copy(j->b, j->orig, err) != SL_OK) {
+        return false;
+    }
+    j->attempt++;
+    uint64_t delay = backoff_ns(st, j->attempt, seq), due = now_ns() + delay;
+    pthread_mutex_lock(&p->fail_lock);
+    if (p->nparked == p->cap_parked) {
+        size_t cap = p->cap_parked ? 2 * p->cap_parked : 16;
+        struct pl_parked *np = realloc(p->parked, cap * sizeof *np);
+        if (!np) {
+            pthread_mutex_unlock(&p->fail_lock);
+            sl_error_set(err, SL_ENOMEM, __FILE__, __LINE__, __func__,
+                         "out of memory parking batch %llu for its retry",
+                         (unsigned long long)seq);
+            return false;
+        }
+        p->parked = np;
+        p->cap_parked = cap;
+    }
+    p->parked[p->nparked++] = (struct pl_parked){*j, due};
+    atomic_fetch_add_explicit(&st->nparked, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&p->fail_lock);
+    atomic_fetch_add_explicit(&st->retried, 1, memory_order_relaxed);
+    wake_at(p, due);
+    note(p, st, "batch %llu: attempt %u of %u failed: %s; retrying in %.3g s",
+         (unsigned long long)seq, j->attempt, st->pol.retries + 1, why->msg, 1e-9 * (double)delay);
+    return true;
+}
+
+/* Gives a batch up (on_error skip or deadletter); false when it could not
+ * be recorded (the run then fails). */
+static bool drop(sl_pipeline *p, size_t i, pl_job *j, uint64_t seq, const sl_error *why,
+                 sl_error *err)
+{
+    pl_stage *st = &p->stages[i];
+    uint64_t lidx = j->b ? sl_batch_lidx(j->b) : j->lidx;
+    bool dead = st->pol.on_error == SL_ON_ERROR_DEADLETTER;
+    if (dead) {
+        pthread_mutex_lock(&p->fail_lock);
+        sl_status s = sl__pipeline_dead_add(p, seq, st->name, j->attempt + 1, why->msg, err);
+        pthread_mutex_unlock(&p->fail_lock);
+        if (s != SL_OK)
+            return false;
+    }
+    put_batches(p, j);
+    atomic_fetch_add_explicit(&st->dropped, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->dropped, 1, memory_order_acq_rel);
+    note(p, st, "batch %llu %s after %u attempt%s: %s", (unsigned long long)seq,
+         dead ? "dead-lettered" : "skipped", j->attempt + 1, j->attempt ? "s" : "", why->msg);
+    for (size_t k = i + 1; k < p->nstages; k++) {
+        pl_stage *o = &p->stages[k];
+        if (o->mode != SL_MODE_ORDERED)
+            continue;
+        /* Release: pairs with take_ordered's acquire. The slot is free for
+         * the same reason as in push_down. */
+        atomic_store_explicit(&o->ring[lidx % (uint64_t)o->qcap], PL_TOMB(p),
+                              memory_order_release);
+    }
+    return true;
+}
+
+/* The job's attempt failed with s (err): retry it, give it up or fail the
+ * run, as the stage's policy says. Returns true when the job was parked
+ * (it keeps its instance). */
+static bool on_failure(sl_pipeline *p, size_t i, pl_job *j, sl_status s, bool timed_out,
+                       sl_error *err)
+{
+    pl_stage *st = &p->stages[i];
+    uint64_t seq = j->b ? sl_batch_seq(j->b) : j->seq;
+    /* A stage that stopped because the run is stopping did not fail. */
+    bool policy = timed_out || !stopping(p);
+    if (policy && j->attempt < st->pol.retries) {
+        sl_error why;
+        sl_error_copy(&why, err);
+        sl_error_clear(err);
+        if (park(p, st, j, seq, &why, err))
+            return true;
+        s = err->code;
+    } else if (policy && st->pol.on_error != SL_ON_ERROR_ABORT) {
+        sl_error why;
+        sl_error_copy(&why, err);
+        sl_error_clear(err);
+        if (drop(p, i, j, seq, &why, err))
+            return false;
+        s = err->code;
+    }
+    fail(p, st, j->b, seq, s, err);
+    put_batches(p, j);
+    return false;
+}
+
 static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
 {
     size_t i = (size_t)j->stage;
     pl_stage *st = &p->stages[i];
     sl_error err;
     sl_error_clear(&err);
-    uint64_t t0 = now_ns();
-    sl__watch_job_begin(p, (int)i, j->b ? sl_batch_seq(j->b) : j->seq);
-    sl_status s = call_stage(p, st, j, &err);
-    sl__watch_job_end(p);
-    atomic_fetch_add_explicit(&st->busy_ns, now_ns() - t0, memory_order_relaxed);
-    bool last = i + 1 == p->nstages;
+    sl_status s = SL_OK;
+    /* With a retry still possible, keep the input as it came: process()
+     * works in place. */
+    if (i > 0 && j->attempt < st->pol.retries && !j->orig) {
+        s = sl_batch_pool_get(p->pool, &j->orig, &err);
+        if (s == SL_OK)
+            s = sl_batch_copy(j->orig, j->b, &err);
+    }
+    uint64_t t0 = now_ns(), t1 = t0;
+    bool timed_out = false;
+    if (s == SL_OK) {
+        sl__watch_job_begin(p, (int)i, j->b ? sl_batch_seq(j->b) : j->seq);
+        sl__tl_deadline_ns = st->timeout_ns ? t0 + st->timeout_ns : 0;
+        s = call_stage(p, st, j, &err);
+        sl__tl_deadline_ns = 0;
+        sl__watch_job_end(p);
+        t1 = now_ns();
+        atomic_fetch_add_explicit(&st->busy_ns, t1 - t0, memory_order_relaxed);
+        /* Past its deadline the attempt has failed, whatever it returned. */
+        if (st->timeout_ns && t1 - t0 > st->timeout_ns) {
+            timed_out = true;
+            atomic_fetch_add_explicit(&st->timeouts, 1, memory_order_relaxed);
+            sl_error_clear(&err);
+            sl_error_set(&err, SL_ETIMEDOUT, __FILE__, __LINE__, __func__,
+                         "timed out after %.3f s (timeout %g s)", 1e-9 * (double)(t1 - t0),
+                         st->pol.timeout_s);
+            s = SL_ETIMEDOUT;
+        }
+    }
+    bool last = i + 1 == p->nstages, parked = false;
     if (s != SL_OK) {
-        fail(p, st, j->b, j->seq, s, &err);
-        if (j->b)
-            sl_batch_pool_put(p->pool, j->b);
-        if (!last && p->stages[i + 1].mode != SL_MODE_ORDERED)
-            atomic_fetch_add(&p->stages[i + 1].credits, 1);
+        if (err.code == SL_OK)
+            sl_error_set(&err, s, __FILE__, __LINE__, __func__, "%s", sl_status_str(s));
+        parked = on_failure(p, i, j, s, timed_out, &err);
+        give_back_credit(p, i);
     } else {
+        if (j->orig)
+            sl_batch_pool_put(p->pool, j->orig);
+        j->orig = NULL;
         atomic_fetch_add_explicit(&st->rows, sl_batch_nrows(j->b), memory_order_relaxed);
         atomic_fetch_add_explicit(&st->completed, 1, memory_order_relaxed);
         if (last) {
@@ -323,7 +600,8 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
             poke(p, i + 1, keep);
         }
     }
-    sl_queue_try_push_mpmc(st->free_inst, (void *)(uintptr_t)j->inst);
+    if (!parked)
+        sl_queue_try_push_mpmc(st->free_inst, (void *)(uintptr_t)j->inst);
     if (st->desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY) {
         atomic_store_explicit(&p->excl_busy, 0, memory_order_release);
         /* The token is back: every other such stage may fire now. */
@@ -331,7 +609,31 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
             if (k != i && (p->stages[k].desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY))
                 poke(p, k, keep);
     }
+    if (s != SL_OK && !parked && !stopping(p))
+        /* A dropped batch: ordered stages after it may move on. */
+        for (size_t k = i + 1; k < p->nstages; k++)
+            if (p->stages[k].mode == SL_MODE_ORDERED)
+                poke(p, k, keep);
     poke(p, i, keep);
+    check_timers(p, keep);
+}
+
+/* When a parked job's backoff or a rate limit is over, pokes the stages
+ * that wait on a timer; the one who resets wake_ns does it, and the stages
+ * that must wait longer ask again (wake_at). */
+static void check_timers(sl_pipeline *p, pl_job *keep)
+{
+    uint64_t w = atomic_load_explicit(&p->wake_ns, memory_order_relaxed);
+    if (w == UINT64_MAX || now_ns() < w)
+        return;
+    if (!atomic_compare_exchange_strong_explicit(&p->wake_ns, &w, UINT64_MAX,
+                                                 memory_order_acq_rel, memory_order_relaxed))
+        return;
+    for (size_t k = p->nstages; k-- > 0;) {
+        pl_stage *st = &p->stages[k];
+        if (st->rate_gap_ns || atomic_load_explicit(&st->nparked, memory_order_relaxed) > 0)
+            poke(p, k, keep);
+    }
 }
 
 static void run_task(sl_pipeline *p, pl_job j)
@@ -345,9 +647,13 @@ static void run_task(sl_pipeline *p, pl_job j)
     }
 }
 
-/* After a failure, batches can be left in queues and rings: return them. */
+/* After a failure, batches can be left in queues, rings and parked jobs:
+ * return them. */
 static void drain(sl_pipeline *p)
 {
+    for (size_t k = 0; k < p->nparked; k++)
+        put_batches(p, &p->parked[k].j);
+    p->nparked = 0;
     for (size_t i = 1; i < p->nstages; i++) {
         pl_stage *st = &p->stages[i];
         void *b;
@@ -355,7 +661,7 @@ static void drain(sl_pipeline *p)
             sl_batch_pool_put(p->pool, b);
         for (int k = 0; st->ring && k < st->qcap; k++) {
             sl_batch *rb = atomic_exchange(&st->ring[k], NULL);
-            if (rb)
+            if (rb && rb != PL_TOMB(p))
                 sl_batch_pool_put(p->pool, rb);
         }
     }
@@ -368,8 +674,19 @@ static void reset_counters(sl_pipeline *p)
     p->feed_end = false;
     p->nrows_done = 0;
     atomic_store(&p->failed, 0);
+    atomic_store(&p->dropped, 0);
+    atomic_store(&p->wake_ns, UINT64_MAX);
     for (size_t i = 0; i < p->nstages; i++) {
         pl_stage *st = &p->stages[i];
+        atomic_store(&st->retried, 0);
+        atomic_store(&st->timeouts, 0);
+        atomic_store(&st->dropped, 0);
+        atomic_store(&st->nparked, 0);
+        atomic_store(&st->notes, 0);
+        atomic_store(&st->rate_next_ns, 0);
+        /* "At most rate batches per second across the job": each of the
+         * nranks ranks gets an equal share. */
+        st->rate_gap_ns = st->pol.rate > 0 ? (uint64_t)(1e9 * (double)(p->nranks > 0 ? p->nranks : 1) / st->pol.rate) : 0;
         atomic_store(&st->credits, st->qcap);
         atomic_store(&st->next, 0);
         atomic_store(&st->poke, 0);
@@ -377,6 +694,36 @@ static void reset_counters(sl_pipeline *p)
         atomic_store(&st->rows, 0);
         atomic_store(&st->busy_ns, 0);
     }
+}
+
+/* Every batch claimed has left the last stage or was given up. */
+static bool all_done(sl_pipeline *p)
+{
+    return atomic_load(&p->stages[p->nstages - 1].completed) + atomic_load(&p->dropped) ==
+           atomic_load(&p->next_lidx);
+}
+
+/* Between rounds, with no job running: when only timers (backoffs, rate
+ * limits) stand in the way, sleeps until the first, in slices so that a
+ * stop request is seen, and returns true. */
+static bool sleep_for_timers(sl_pipeline *p)
+{
+    uint64_t w = atomic_load(&p->wake_ns);
+    if (w == UINT64_MAX) {
+        bool parked = false;
+        for (size_t k = 0; k < p->nstages; k++)
+            parked |= atomic_load(&p->stages[k].nparked) > 0;
+        if (!parked)
+            return false;
+        w = now_ns(); /* cannot happen, but never stall on it: look again */
+    }
+    atomic_store(&p->wake_ns, UINT64_MAX); /* the next round pokes every stage anyway */
+    for (uint64_t now = now_ns(); now < w && !atomic_load(&p->stop); now = now_ns()) {
+        uint64_t d = w - now < 10000000u ? w - now : 10000000u;
+        struct timespec ts = {0, (long)d};
+        nanosleep(&ts, NULL);
+    }
+    return true;
 }
 
 /* One round: the team runs until no job runs and none can fire. Every
@@ -409,9 +756,10 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
         run_round(p);
         if (stopping(p))
             break;
-        if (p->feed_end && atomic_load(&p->stages[p->nstages - 1].completed) ==
-                               atomic_load(&p->next_lidx))
+        if (p->feed_end && all_done(p))
             break;
+        if (sleep_for_timers(p))
+            continue;
         if (p->waiter.wait)
             p->waiter.wait(p->waiter.self, &p->stop);
         else if (p->feed && !p->feed_end)
@@ -426,7 +774,8 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
         sl_error_copy(err, &p->run_err);
         return err->code;
     }
-    uint64_t done = atomic_load(&p->stages[p->nstages - 1].completed);
+    sl__pipeline_dead_sort(p);
+    uint64_t done = atomic_load(&p->stages[p->nstages - 1].completed) + atomic_load(&p->dropped);
     uint64_t claimed = atomic_load(&p->next_lidx);
     if (!(done == claimed && p->feed_end) && atomic_load(&p->stop)) {
         if (p->feed) /* a share of the job: its size is not known here */

@@ -39,6 +39,31 @@ void sl__run_set_stage_figures(sl_pipeline *p, size_t i, uint64_t batches, uint6
     atomic_store(&st->busy_ns, (uint_fast64_t)(busy_s * 1e9 + 0.5));
 }
 
+void sl__run_set_stage_failures(sl_pipeline *p, size_t i, uint64_t retries, uint64_t timeouts,
+                                uint64_t dropped)
+{
+    if (i >= p->nstages)
+        return;
+    pl_stage *st = &p->stages[i];
+    atomic_store(&st->retried, retries);
+    atomic_store(&st->timeouts, timeouts);
+    atomic_store(&st->dropped, dropped);
+    uint64_t total = 0;
+    for (size_t k = 0; k < p->nstages; k++)
+        total += atomic_load(&p->stages[k].dropped);
+    atomic_store(&p->dropped, total);
+}
+
+void sl__run_clear_dead(sl_pipeline *p) { sl__pipeline_dead_free(p); }
+
+sl_status sl__run_add_dead(sl_pipeline *p, uint64_t seq, const char *stage, unsigned attempts,
+                           const char *error, sl_error *err)
+{
+    return sl__pipeline_dead_add(p, seq, stage, attempts, error, err);
+}
+
+void sl__run_sort_dead(sl_pipeline *p) { sl__pipeline_dead_sort(p); }
+
 size_t sl__run_nresults(const sl_pipeline *p) { return p->nresults; }
 
 void sl__run_result(const sl_pipeline *p, size_t i, const char **key, sl_type *type, uint64_t *u,

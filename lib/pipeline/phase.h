@@ -101,6 +101,17 @@ const sl__row_range *sl__run_rows(const sl_pipeline *p, size_t *n);
 void sl__run_set_stage_figures(sl_pipeline *p, size_t i, uint64_t batches, uint64_t rows,
                                double busy_s);
 sl_status sl__run_set_wall(sl_pipeline *p, double wall, sl_error *err);
+/* The same for the failure figures (retries, timeouts, batches dropped);
+ * the run's dropped total follows. */
+void sl__run_set_stage_failures(sl_pipeline *p, size_t i, uint64_t retries, uint64_t timeouts,
+                                uint64_t dropped);
+/* Replaces the dead letters (read them with sl_ctx_deadletter_get): clear,
+ * add each, sort by seq. Rank 0 holds the job's, the other ranks none, so
+ * only rank 0's file lists them. */
+void sl__run_clear_dead(sl_pipeline *p);
+sl_status sl__run_add_dead(sl_pipeline *p, uint64_t seq, const char *stage, unsigned attempts,
+                           const char *error, sl_error *err);
+void sl__run_sort_dead(sl_pipeline *p);
 /* Results as published so far; replace them with the reduced ones. */
 size_t sl__run_nresults(const sl_pipeline *p);
 void sl__run_result(const sl_pipeline *p, size_t i, const char **key, sl_type *type, uint64_t *u,

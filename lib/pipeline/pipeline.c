@@ -14,6 +14,7 @@
 
 #define PL_MAX_CONCURRENCY 4096
 #define PL_MAX_QUEUE (1 << 20)
+#define PL_MAX_RETRIES 1000
 
 sl_status sl_pipeline_create(sl_pipeline **out, const sl_pipeline_opts *opts, sl_error *err)
 {
@@ -26,6 +27,7 @@ sl_status sl_pipeline_create(sl_pipeline **out, const sl_pipeline_opts *opts, sl
     p->threads = opts->threads > 0 ? opts->threads : omp_get_max_threads();
     p->nranks = 1;
     pthread_mutex_init(&p->rows_lock, NULL);
+    pthread_mutex_init(&p->fail_lock, NULL);
     p->force = opts->force;
     p->validate_only = opts->validate_only;
     p->job_name = strdup(opts->job_name ? opts->job_name : "pipeline");
@@ -65,6 +67,33 @@ static sl_status check_place(const sl_pipeline *p, const sl_stage_desc *d, const
     return SL_OK;
 }
 
+/* The job loader checks the values with their file:line:col; this is for
+ * callers of the C API. */
+static sl_status resolve_policy(pl_stage *st, const sl_stage_policy *pol, sl_error *err)
+{
+    st->pol = pol ? *pol : SL_STAGE_POLICY_DEFAULT;
+    const sl_stage_policy *q = &st->pol;
+    SL_CHECK(q->retries <= PL_MAX_RETRIES, SL_EINVAL, "stage '%s': retries %u is above %d",
+             st->name, q->retries, PL_MAX_RETRIES);
+    SL_CHECK(q->backoff_s >= 0 && q->backoff_s <= 86400 && q->backoff_cap_s >= 0 &&
+                 q->backoff_cap_s <= 86400 && q->backoff_factor >= 1 && q->backoff_factor <= 100,
+             SL_EINVAL,
+             "stage '%s': backoff initial %g s, factor %g, cap %g s: want 0 .. 86400 s and a "
+             "factor of 1 .. 100",
+             st->name, q->backoff_s, q->backoff_factor, q->backoff_cap_s);
+    SL_CHECK((int)q->on_error >= SL_ON_ERROR_ABORT && q->on_error <= SL_ON_ERROR_DEADLETTER,
+             SL_EINVAL, "stage '%s': on_error %d is not abort, skip or deadletter", st->name,
+             (int)q->on_error);
+    SL_CHECK(q->timeout_s >= 0 && q->timeout_s <= 1e7, SL_EINVAL,
+             "stage '%s': timeout %g s is outside 0 .. 1e7", st->name, q->timeout_s);
+    SL_CHECK(q->rate >= 0 && q->rate <= 1e9, SL_EINVAL,
+             "stage '%s': rate %g batches/s is outside 0 .. 1e9", st->name, q->rate);
+    SL_CHECK(q->priority >= 0 && q->priority <= 1000, SL_EINVAL,
+             "stage '%s': priority %d is outside 0 .. 1000", st->name, q->priority);
+    st->timeout_ns = (uint64_t)(q->timeout_s * 1e9);
+    return SL_OK;
+}
+
 static sl_status resolve(sl_pipeline *p, pl_stage *st, const sl_stage_opts *so, sl_error *err)
 {
     int mode = so && so->mode ? so->mode : (int)st->desc->mode;
@@ -89,7 +118,7 @@ static sl_status resolve(sl_pipeline *p, pl_stage *st, const sl_stage_opts *so, 
         st->qcap = 0; /* the source has no input */
     else
         st->qcap = q ? q : (2 * p->threads > 2 ? 2 * p->threads : 2);
-    return SL_OK;
+    return resolve_policy(st, so && so->policy ? so->policy : NULL, err);
 }
 
 static sl_status make_instances(sl_pipeline *p, pl_stage *st, sl_error *err)
@@ -161,6 +190,8 @@ sl_status sl_pipeline_add(sl_pipeline *p, const sl_stage_desc *d, const char *na
     SL_TRY(resolve(p, st, so, err));
     SL_TRY(make_instances(p, st, err));
     p->batch_bound += (size_t)st->conc + (size_t)st->qcap;
+    if (st->pol.retries > 0 && st->ctx.stage > 0)
+        p->batch_bound += (size_t)st->conc; /* each job's copy of its input */
     if (d->kind == SL_KIND_SOURCE)
         SL_TRY(source_plan(p, st, err));
     return SL_OK;
@@ -184,6 +215,8 @@ uint64_t sl_pipeline_batches(const sl_pipeline *p)
     return p->nstages ? atomic_load(&p->stages[0].completed) : 0;
 }
 
+uint64_t sl_pipeline_dropped(const sl_pipeline *p) { return atomic_load(&p->dropped); }
+
 uint64_t sl_pipeline_rows(const sl_pipeline *p)
 {
     return p->nstages ? atomic_load(&p->stages[0].rows) : 0;
@@ -199,6 +232,9 @@ void sl_pipeline_stage_stats(const sl_pipeline *p, size_t i, sl_stage_stats *out
     out->concurrency = st->conc;
     out->queue = st->qcap;
     out->mode = st->mode;
+    out->retries = atomic_load(&st->retried);
+    out->timeouts = atomic_load(&st->timeouts);
+    out->dropped = atomic_load(&st->dropped);
 }
 
 static void stage_free(pl_stage *st)
@@ -232,6 +268,9 @@ void sl_pipeline_destroy(sl_pipeline **pp)
     free(p->sink_path);
     free(p->rows_done);
     pthread_mutex_destroy(&p->rows_lock);
+    sl__pipeline_dead_free(p);
+    free(p->parked);
+    pthread_mutex_destroy(&p->fail_lock);
     free(p->job_name);
     free(p->job_text);
     free(p);

@@ -41,6 +41,9 @@ typedef struct pl_stage {
     sl_queue *inq;             /* FIFO input (parallel/serial stages after the first) */
     _Atomic(sl_batch *) *ring; /* ordered input, indexed by lidx % qcap */
     struct sl_ctx ctx;
+    sl_stage_policy pol;
+    uint64_t rate_gap_ns;      /* with a rate: this rank's least time between two fires */
+    uint64_t timeout_ns;       /* 0: no deadline */
 
     /* Credits of the input queue: free slots not yet promised to an upstream
      * task. atomic. */
@@ -54,7 +57,26 @@ typedef struct pl_stage {
     _Alignas(PL_CACHELINE) atomic_uint_fast64_t completed;
     atomic_uint_fast64_t rows;
     atomic_uint_fast64_t busy_ns;
+    /* Failures (failure policy): retries made, attempts that timed out,
+     * batches given up (skipped or dead-lettered). atomic. */
+    atomic_uint_fast64_t retried, timeouts, dropped;
+    /* Jobs of this stage waiting for their retry (in p->parked). atomic. */
+    atomic_int nparked;
+    atomic_uint_fast64_t notes; /* failure lines printed (executor.c note) */
+    /* Rate limit: the earliest time the stage may fire again (ns). Written
+     * by the stage's firer only. atomic. */
+    atomic_uint_fast64_t rate_next_ns;
 } pl_stage;
+
+/* A batch given up by a stage with on_error: deadletter. */
+typedef struct pl_dead {
+    uint64_t seq;
+    char *stage;
+    unsigned attempts;
+    char *error;
+} pl_dead;
+
+struct pl_parked;
 
 typedef struct pl_kv {
     char *key;
@@ -99,6 +121,21 @@ struct sl_pipeline {
      * jobs runs. atomic. */
     _Alignas(PL_CACHELINE) atomic_int excl_busy;
 
+    /* Failure policy (executor.c). Parked jobs wait for a retry; dead letters
+     * are the batches given up with on_error: deadletter. Both under
+     * fail_lock: only failing batches take it. wake_ns is the earliest time
+     * a parked job or a rate-limited stage wants another look (UINT64_MAX:
+     * none). dropped counts every batch given up, so that end of stream by
+     * count still works. */
+    pthread_mutex_t fail_lock;
+    struct pl_parked *parked;
+    size_t nparked, cap_parked;
+    pl_dead *dead;
+    size_t ndead, cap_dead;
+    char tomb; /* its address marks a dropped batch in an ordered ring */
+    _Alignas(PL_CACHELINE) atomic_uint_fast64_t wake_ns;
+    atomic_uint_fast64_t dropped;
+
     _Alignas(PL_CACHELINE) atomic_int failed;  /* atomic: 1 once a batch failed */
     atomic_int stop;                           /* atomic: a stop was requested */
     sl_error run_err;                          /* written once, by the first failure */
@@ -126,10 +163,18 @@ struct sl_pipeline {
     size_t nresults, cap_results;
 };
 
-/* ctx.c */
+/* ctx.c. The deadline of the job running on this thread (ns,
+ * CLOCK_MONOTONIC), 0 for none: sl_ctx_should_stop says true past it. */
+extern _Thread_local uint64_t sl__tl_deadline_ns;
 sl_status sl__pipeline_meta_set(struct sl_pipeline *p, const char *key, const char *value,
                                 sl_error *err);
 void sl__pipeline_meta_free(struct sl_pipeline *p);
+/* Dead letters: add one (caller holds fail_lock or runs alone), sort them by
+ * seq (after the batches), free them. */
+sl_status sl__pipeline_dead_add(struct sl_pipeline *p, uint64_t seq, const char *stage,
+                                unsigned attempts, const char *error, sl_error *err);
+void sl__pipeline_dead_sort(struct sl_pipeline *p);
+void sl__pipeline_dead_free(struct sl_pipeline *p);
 double sl__now(void);
 
 /* output.c */

@@ -47,6 +47,9 @@ sl_status sl_h5w_attr_u64(sl_h5w *w, const char *key, uint64_t v, sl_error *err)
 sl_status sl_h5w_attr_f64(sl_h5w *w, const char *key, double v, sl_error *err);
 
 /* Closes every dataset and the file, reporting the first failure. */
+/* Writes the run's dead letters (sl_ctx_deadletter_get) as the group
+ * /deadletters; nothing when there are none. */
+sl_status sl_h5w_deadletters(sl_h5w *w, const sl_ctx *ctx, sl_error *err);
 sl_status sl_h5w_close(sl_h5w *w, sl_error *err);
 
 /* Closes whatever is still open, ignoring errors (after a failure), and frees

@@ -97,6 +97,8 @@ static sl_status h5sink_finish(void *state, sl_ctx *ctx, sl_error *err)
     if (s == SL_OK)
         s = write_run_attrs(st, ctx, err);
     if (s == SL_OK)
+        s = sl_h5w_deadletters(st->w, ctx, err);
+    if (s == SL_OK)
         s = sl_h5w_close(st->w, err);
     sl_library_unlock("hdf5");
     SL_TRY(s);

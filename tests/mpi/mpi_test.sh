@@ -24,9 +24,12 @@
 #   stage-badinput placements that cannot run on the rank count: exit 2.
 #   h5source   a file read by h5source on 1 to 4 ranks (each rank reads the
 #              hyperslabs of its own batches) gives back the same datasets.
+#   watchdog   a batch of rank 1 hangs: rank 1's watchdog names itself, stage
+#              and batch, and the run ends (exit 4 on every rank), whether the
+#              stage stops when asked or has to be ended with its process.
 #
 # Environment: SLUICE (the command), WORK (a scratch directory), JOBS (jobs/),
-# FIXTURES (the directory of the failat test stage).
+# FIXTURES (the directory of the failat and hang test stages).
 set -u
 case_=${1:?usage: mpi_test.sh CASE}
 : "${SLUICE:?}" "${WORK:?}" "${JOBS:?}" "${FIXTURES:?}"
@@ -375,6 +378,71 @@ h5source)
             done
         done
     done
+    ;;
+deadletters)
+    # faulty gives up 4 batches: the rest of the output, the dead letters
+    # (gathered to rank 0, sorted by seq) and the totals are the same for any
+    # rank count and schedule, in batch and in stage mode.
+    printf 'job: dl\nstages:\n  - stage: range\n    params: {stop: 10000, batch: 10}\n  - stage: faulty\n    retries: 1\n    backoff: 1ms\n    on_error: deadletter\n    params: {fail_seqs: [0, 13, 500, 999]}\n  - stage: sum\n    params: {columns: [n]}\n  - stage: h5sink\n' >dl.yaml
+    printf 'job: dl\nstages:\n  - stage: range\n    ranks: 0\n    params: {stop: 10000, batch: 10}\n  - stage: faulty\n    ranks: rest\n    retries: 1\n    backoff: 1ms\n    on_error: deadletter\n    params: {fail_seqs: [0, 13, 500, 999]}\n  - stage: sum\n    ranks: 0\n    params: {columns: [n]}\n  - stage: h5sink\n    ranks: 0\n' >dl-placed.yaml
+    "$SLUICE" run dl.yaml -t 2 -o dl-ref.h5 --force >dl-ref.log 2>&1 || fail "reference: $(tail -3 dl-ref.log)"
+    grep -q '^dead letters 4 ' dl-ref.log || fail "reference summary: $(cat dl-ref.log)"
+    want=$(attr dl-ref.h5 sum_n)
+    [ "$want" = 49843620 ] || fail "reference sum_n = $want, want 49843620 (rows 0..9999 but those of batches 0, 13, 500, 999)"
+    check_dl() { # OUT LOG WHAT
+        same_datasets dl-ref.h5 "$1" "$3"
+        h5diff dl-ref.h5 "$1" /deadletters /deadletters >/dev/null 2>&1 ||
+            fail "$3: /deadletters differs (h5diff dl-ref.h5 $1 /deadletters /deadletters)"
+        [ "$(attr "$1" sum_n)" = "$want" ] || fail "$3: sum_n = $(attr "$1" sum_n), want $want"
+        grep -q '^dead letters 4 ' "$2" || fail "$3: summary: $(cat "$2")"
+        no_leftovers "$1"
+    }
+    for np in 2 3 4; do
+        for sched in static dynamic; do
+            out="dl-np$np-$sched.h5"
+            mpi "$np" run dl.yaml -t 1 -o "$out" --schedule "$sched" --force >"$out.log" 2>&1 ||
+                { fail "np=$np $sched: $(tail -3 "$out.log")"; continue; }
+            check_dl "$out" "$out.log" "deadletters np=$np $sched"
+        done
+    done
+    for np in 2 3; do
+        out="dl-placed-np$np.h5"
+        mpi "$np" run dl-placed.yaml -t 1 -o "$out" --force >"$out.log" 2>&1 ||
+            { fail "placed np=$np: $(tail -3 "$out.log")"; continue; }
+        check_dl "$out" "$out.log" "deadletters placed np=$np"
+    done
+    ;;
+watchdog)
+    # Static blocks of 2 ranks over 100 batches: batch 60 is rank 1's.
+    # stage: faulty sleeps and stops when asked; hang sleeps and does not
+    # (rank 1 then ends its process, and mpirun the others).
+    for stage in faulty hang; do
+        if [ "$stage" = faulty ]; then params="{sleep_ms: 60000, sleep_seqs: 60}"; else params="{seq: 60}"; fi
+        printf 'job: wd\nstages:\n  - stage: range\n    params: {stop: 1000, batch: 10}\n  - stage: %s\n    params: %s\n  - stage: sum\n    params: {columns: [n]}\n  - stage: h5sink\n' \
+            "$stage" "$params" >wd-$stage.yaml
+        t0=$(date +%s)
+        SLUICE_STAGE_PATH=$FIXTURES timeout 60 mpirun -np 2 --bind-to none "$SLUICE" run wd-$stage.yaml \
+            -t 2 -o wd-$stage.h5 --watchdog 2 >wd.out 2>wd.err
+        rc=$?
+        took=$(($(date +%s) - t0))
+        [ "$rc" = 4 ] || fail "$stage: exit status $rc, want 4: $(cat wd.err)"
+        [ "$took" -lt 30 ] || fail "$stage: the run took $took s"
+        grep -q "^sluice: watchdog: no batch finished for [0-9.]* s (--watchdog 2); rank 1 is stuck:\$" wd.err &&
+            grep -q "^sluice: watchdog:   stage '$stage' batch 60 on thread [0-9] of rank 1, running for " wd.err ||
+            fail "$stage: the watchdog did not name rank 1, stage and batch: $(cat wd.err)"
+        grep -q "rank 0 is stuck" wd.err && fail "$stage: rank 0 was called stuck: $(cat wd.err)"
+        [ ! -e wd-$stage.h5 ] || fail "$stage: output left at the user's path"
+        if [ "$stage" = faulty ]; then
+            no_leftovers wd-$stage.h5
+        else
+            # Rank 1 removes its own part file; rank 0's may stay (mpirun
+            # kills rank 0 while it waits for rank 1; docs/failures.md).
+            grep -q "^sluice: watchdog: rank 1 did not stop within 2 s of the request; removed wd-hang.h5.r1.part, exiting with status 4\$" wd.err ||
+                fail "hang: no line about ending rank 1: $(cat wd.err)"
+            [ ! -e wd-hang.h5.r1.part ] || fail "hang: rank 1's part file was left"
+        fi
+    done
+    ok "a hung batch on rank 1 ends the run with exit 4, named by rank 1's watchdog"
     ;;
 *)
     echo "mpi_test.sh: unknown case '$case_'" >&2

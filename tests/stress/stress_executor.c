@@ -1,7 +1,10 @@
 /* tests/stress/stress_executor.c - the executor on 4 threads in every mode
  * and queue size, without Criterion so ThreadSanitizer (with LLVM's OpenMP
  * runtime) can watch it. Checks that every batch arrives exactly once and
- * ordered stages see seq in order; exit status 1 otherwise. */
+ * ordered stages see seq in order; exit status 1 otherwise. The same again
+ * with a failure policy on the first transform: retried batches (parked,
+ * input restored) arrive once, dead-lettered ones never, and the ordered
+ * stage moves past them. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,12 @@
 
 static atomic_uint seen[BATCHES];
 static atomic_uint order_errors;
+static atomic_uint attempts[BATCHES];
+static int with_policy;
+
+/* With the policy: every 7th batch fails its first attempt, every 50th (from
+ * 3) fails always and is dead-lettered. */
+static int dropped(uint64_t seq) { return with_policy && seq % 50 == 3; }
 
 static sl_status plan(void *s, sl_source_plan *p, sl_error *err)
 {
@@ -41,10 +50,26 @@ static sl_status touch(void *s, sl_batch *b, sl_ctx *c, sl_error *err)
 static sl_status ordered(void *s, sl_batch *b, sl_ctx *c, sl_error *err)
 {
     uint64_t *next = s; /* instance state: written by one task at a time */
+    while (dropped(*next))
+        ++*next;
     if (sl_batch_seq(b) != *next)
         atomic_fetch_add(&order_errors, 1);
     *next = sl_batch_seq(b) + 1;
     return touch(s, b, c, err);
+}
+
+/* Changes the batch in place, then fails: a retry must see it as it came. */
+static sl_status flaky(void *s, sl_batch *b, sl_ctx *c, sl_error *err)
+{
+    SL_TRY(touch(s, b, c, err));
+    uint64_t seq = sl_batch_seq(b);
+    void *d;
+    SL_TRY(sl_batch_get(b, "v", SL_TYPE_U64, (const void **)&d, err));
+    *(uint64_t *)d += 1;
+    unsigned a = atomic_fetch_add(&attempts[seq], 1);
+    SL_CHECK(!dropped(seq) && !(seq % 7 == 0 && a == 0), SL_EKERNEL, "flaky");
+    *(uint64_t *)d -= 1;
+    return SL_OK;
 }
 
 static sl_status sink(void *s, sl_batch *b, sl_ctx *c, sl_error *err)
@@ -66,22 +91,28 @@ static const sl_stage_desc d_src = STAGE("src", SL_KIND_SOURCE, SL_MODE_PARALLEL
 static const sl_stage_desc d_par = STAGE("par", SL_KIND_TRANSFORM, SL_MODE_PARALLEL, .process = touch);
 static const sl_stage_desc d_ord = STAGE("ord", SL_KIND_TRANSFORM, SL_MODE_ORDERED, .process = ordered);
 static const sl_stage_desc d_snk = STAGE("snk", SL_KIND_SINK, SL_MODE_SERIAL, .process = sink);
+static const sl_stage_desc d_flk = STAGE("flk", SL_KIND_TRANSFORM, SL_MODE_PARALLEL, .process = flaky);
 
 static int run(int threads, int queue, int mode)
 {
     sl_error err;
     sl_pipeline_opts o = {.threads = threads};
     sl_pipeline *p;
-    const sl_stage_desc *chain[] = {&d_src, &d_par, &d_ord, &d_par, &d_snk};
+    const sl_stage_desc *chain[] = {&d_src, with_policy ? &d_flk : &d_par, &d_ord, &d_par, &d_snk};
     const char *names[] = {"src", "a", "ord", "b", "snk"};
+    sl_stage_policy pol = SL_STAGE_POLICY_DEFAULT;
+    pol.retries = 1;
+    pol.backoff_s = 0.0005;
+    pol.on_error = SL_ON_ERROR_DEADLETTER;
     int rc = 1;
     memset(seen, 0, sizeof seen);
+    memset(attempts, 0, sizeof attempts);
     atomic_store(&order_errors, 0);
     if (sl_pipeline_create(&p, &o, &err) != SL_OK)
         goto out;
     for (int i = 0; i < 5; i++) {
         sl_params *params;
-        sl_stage_opts so = {0, queue, i == 1 ? mode : 0, NULL};
+        sl_stage_opts so = {0, queue, i == 1 ? mode : 0, i == 1 && with_policy ? &pol : NULL};
         if (sl_params_create(&params, NULL, names[i], &err) != SL_OK ||
             sl_pipeline_add(p, chain[i], names[i], params, &so, &err) != SL_OK)
             goto out;
@@ -90,13 +121,16 @@ static int run(int threads, int queue, int mode)
         goto out;
     rc = atomic_load(&order_errors) != 0;
     for (unsigned i = 0; i < BATCHES; i++)
-        if (atomic_load(&seen[i]) != 1)
+        if (atomic_load(&seen[i]) != (dropped(i) ? 0u : 1u))
             rc = 1;
+    if (with_policy && sl_ctx_deadletter_count(sl_pipeline_ctx(p)) != BATCHES / 50)
+        rc = 1;
     if (rc)
         snprintf(err.msg, sizeof err.msg, "lost, doubled or misordered batches");
 out:
     if (rc)
-        fprintf(stderr, "threads %d queue %d mode %d: %s\n", threads, queue, mode, err.msg);
+        fprintf(stderr, "threads %d queue %d mode %d%s: %s\n", threads, queue, mode,
+                with_policy ? " with retries and dead letters" : "", err.msg);
     sl_pipeline_destroy(&p);
     return rc;
 }
@@ -104,9 +138,10 @@ out:
 int main(void)
 {
     int fails = 0;
-    for (int q = 1; q <= 4; q += 3)
-        for (int m = SL_MODE_PARALLEL; m <= SL_MODE_ORDERED; m++)
-            fails += run(4, q, m);
+    for (with_policy = 0; with_policy <= 1; with_policy++)
+        for (int q = 1; q <= 4; q += 3)
+            for (int m = SL_MODE_PARALLEL; m <= SL_MODE_ORDERED; m++)
+                fails += run(4, q, m);
     printf("stress_executor: %s\n", fails ? "FAILED" : "every batch once, in order where ordered");
     return fails != 0;
 }

@@ -110,6 +110,10 @@ sl_status sl_batch_get(const sl_batch *b, const char *name, sl_type type,
 /* Removes a column if present (its storage is kept for reuse). */
 void sl_batch_drop(sl_batch *b, const char *name);
 
+/* Makes dst an exact copy of src: header (seq, lidx, rows) and every column
+ * with its contents, reusing dst's storage. On failure dst is reset. */
+sl_status sl_batch_copy(sl_batch *dst, const sl_batch *src, sl_error *err);
+
 /* Flat serialisation: one contiguous little-endian-native buffer holding the
  * header and every column. pack needs sl_batch_packed_size bytes. unpack
  * validates every length and name (the buffer may come from the network or a

@@ -26,7 +26,8 @@ extern "C" {
     X(SL_ERANGE, -9, "value out of range")                 \
     X(SL_ESYNTAX, -10, "syntax error")                     \
     X(SL_ECANCELED, -11, "canceled")                       \
-    X(SL_EKERNEL, -12, "stage kernel failed")
+    X(SL_EKERNEL, -12, "stage kernel failed")              \
+    X(SL_ETIMEDOUT, -13, "timed out")
 
 typedef enum {
 #define SL_X_(name, val, msg) name = val,

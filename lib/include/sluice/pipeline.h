@@ -49,6 +49,9 @@ typedef struct sl_stage_stats {
     int concurrency;    /* as resolved */
     int queue;          /* capacity of its input queue (0 for the source) */
     sl_stage_mode mode;
+    uint64_t retries;   /* attempts made again after a failure */
+    uint64_t timeouts;  /* attempts that ran past the stage's timeout */
+    uint64_t dropped;   /* batches given up (on_error: skip or deadletter) */
 } sl_stage_stats;
 
 /* Checks the output path at once (directory exists and is writable; an
@@ -67,9 +70,25 @@ sl_status sl_pipeline_add(sl_pipeline *p, const sl_stage_desc *d, const char *na
 sl_status sl_pipeline_from_job(sl_pipeline **out, const sl_job *job, sl_registry *reg,
                                const sl_pipeline_opts *opts, sl_error *err);
 
+/* The watchdog: when no batch finishes for `seconds`, the run is declared
+ * hung. It prints (stderr) which stage, batch seq, thread and rank have run
+ * longest, asks the run to stop (the run then fails; see
+ * sl_pipeline_watchdog_fired), and if the run has not stopped within
+ * min(5 s, seconds), removes the run's temporary output and ends the process
+ * with _exit(SL_WATCHDOG_EXIT_STATUS). seconds <= 0 or NaN: off (the default
+ * of a pipeline; the sluice command turns it on); above SL_WATCHDOG_MAX_S:
+ * that. Call before sl_pipeline_run. Not thread-safe; not collective (each
+ * rank watches itself). See docs/failures.md. */
+#define SL_WATCHDOG_EXIT_STATUS 4
+#define SL_WATCHDOG_MAX_S 31536000.0 /* a year */
+void sl_pipeline_set_watchdog(sl_pipeline *p, double seconds);
+
 /* Runs to the end. On success the sink's file is in place under the user's
  * name; on failure no output file is left behind and err names the stage and
- * batch seq. Runs once. */
+ * batch seq. Runs once. The first run of a process installs handlers for
+ * SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT that print the stage and batch
+ * the crashing thread was in, then pass the signal on to the handler that was
+ * there before (so the process still dies by it). */
 sl_status sl_pipeline_run(sl_pipeline *p, sl_error *err);
 
 /* Asks a running pipeline to stop: sources stop, the run fails with
@@ -86,6 +105,13 @@ uint64_t sl_pipeline_rows(const sl_pipeline *p);
  * capacities and concurrencies allow (the executor guarantees peak <= bound). */
 size_t sl_pipeline_peak_batches(const sl_pipeline *p);
 size_t sl_pipeline_batch_bound(const sl_pipeline *p);
+/* Batches given up by stages with on_error: skip or deadletter (all
+ * stages, this rank); the dead letters themselves are on the run's context
+ * (sl_ctx_deadletter_count in sluice/stage.h). */
+uint64_t sl_pipeline_dropped(const sl_pipeline *p);
+/* Whether the watchdog declared the run hung (it then asked the run to stop,
+ * and the run failed). */
+bool sl_pipeline_watchdog_fired(const sl_pipeline *p);
 /* The run's results and metadata (as the stages saw them); borrowed. */
 const sl_ctx *sl_pipeline_ctx(const sl_pipeline *p);
 

@@ -124,6 +124,12 @@ bool sl_ctx_should_stop(const sl_ctx *c);
 
 /* Run metadata as text (job name, YAML text, version, threads, ranks, wall
  * time...), for sinks to record. Keys are lower_snake. */
+/* Dead letters: the batches stages with `on_error: deadletter` gave up, in
+ * seq order, complete once the batches are done (read them in finish(), as
+ * h5sink does to store them). stage and error are borrowed from the run. */
+size_t sl_ctx_deadletter_count(const sl_ctx *c);
+void sl_ctx_deadletter_get(const sl_ctx *c, size_t i, uint64_t *seq, const char **stage,
+                           unsigned *attempts, const char **error);
 size_t sl_ctx_meta_count(const sl_ctx *c);
 void sl_ctx_meta_get(const sl_ctx *c, size_t i, const char **key, const char **value);
 
