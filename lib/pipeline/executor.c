@@ -48,6 +48,7 @@
 #include <time.h>
 
 #include "pipeline/pipeline_impl.h"
+#include "pipeline/metrics.h"
 #include "pipeline/watch.h"
 
 typedef struct pl_job {
@@ -559,13 +560,17 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
     uint64_t t0 = now_ns(), t1 = t0;
     bool timed_out = false;
     if (s == SL_OK) {
-        sl__watch_job_begin(p, (int)i, j->b ? sl_batch_seq(j->b) : j->seq);
+        uint64_t seq = j->b ? sl_batch_seq(j->b) : j->seq;
+        uint64_t rows_in = i > 0 ? sl_batch_nrows(j->b) : 0;
+        sl__watch_job_begin(p, (int)i, seq);
         sl__tl_deadline_ns = st->timeout_ns ? t0 + st->timeout_ns : 0;
         s = call_stage(p, st, j, &err);
         sl__tl_deadline_ns = 0;
         sl__watch_job_end(p);
         t1 = now_ns();
         atomic_fetch_add_explicit(&st->busy_ns, t1 - t0, memory_order_relaxed);
+        sl__metrics_job(p, (int)i, seq, t0, t1, rows_in, j->b ? sl_batch_nrows(j->b) : 0,
+                        s == SL_OK && !(st->timeout_ns && t1 - t0 > st->timeout_ns));
         /* Past its deadline the attempt has failed, whatever it returned. */
         if (st->timeout_ns && t1 - t0 > st->timeout_ns) {
             timed_out = true;
@@ -750,6 +755,11 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
     reset_counters(p);
     sl_error_clear(&p->run_err);
     SL_TRY(sl__watch_start(p, err));
+    sl_status ms = sl__metrics_start(p, err);
+    if (ms != SL_OK) {
+        sl__watch_stop(p);
+        return ms;
+    }
     /* A round ends early only when the feed has nothing yet: wait for it and
      * go again. The pipeline is empty then, so nothing is held meanwhile. */
     for (;;) {
@@ -767,6 +777,7 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
         else
             break; /* stalled: reported below */
     }
+    sl__metrics_stop(p);
     sl__watch_stop(p);
     drain(p);
     p->peak_batches = sl_batch_pool_peak(p->pool);

@@ -156,6 +156,8 @@ struct sl_pipeline {
      * finished batch before the run is declared hung; 0: off. */
     double watchdog_s;
     struct sl__watch *watch;
+    /* Metrics (metrics.c): per-thread figures, the sampler, the trace. */
+    struct sl__metrics *metrics;
 
     pl_kv *meta;
     size_t nmeta, cap_meta;
