@@ -178,6 +178,15 @@ static void print_failures(const sl_pipeline *p, const sl_ctx *ctx, const char *
         dropped += st.dropped;
     }
     size_t ndead = ctx ? sl_ctx_deadletter_count(ctx) : 0;
+    uint64_t slow = 0;
+    for (size_t i = 0; i < sl_pipeline_nstages(p); i++) {
+        sl_stage_stats st;
+        sl_pipeline_stage_stats(p, i, &st);
+        slow += st.slow;
+    }
+    if (slow)
+        printf("slow      %llu batch%s over warn_slow\n", (unsigned long long)slow,
+               slow == 1 ? "" : "es");
     if (retries)
         printf("retries   %llu\n", (unsigned long long)retries);
     if (dropped > ndead)

@@ -171,30 +171,32 @@ sl_status sl__reduce_deadletters(sl_dist *d, sl_pipeline *const *srcs, size_t ns
 sl_status sl__reduce_figures(sl_dist *d, sl_pipeline *p, sl_error *err)
 {
     size_t n = sl_pipeline_nstages(p);
-    /* Per stage: batches, rows, retries, timeouts, dropped. */
-    uint64_t *u = calloc(5 * n, sizeof *u), *ut = calloc(5 * n, sizeof *ut);
+    /* Per stage: batches, rows, retries, timeouts, dropped, slow. */
+    uint64_t *u = calloc(6 * n, sizeof *u), *ut = calloc(6 * n, sizeof *ut);
     double *b = calloc(n + 1, sizeof *b), *bt = calloc(n + 1, sizeof *bt);
     sl_status s = (u && ut && b && bt) ? SL_OK : SL_FAIL(SL_ENOMEM, "out of memory");
     for (size_t i = 0; s == SL_OK && i < n; i++) {
         sl_stage_stats st;
         sl_pipeline_stage_stats(p, i, &st);
-        u[5 * i] = st.batches;
-        u[5 * i + 1] = st.rows;
-        u[5 * i + 2] = st.retries;
-        u[5 * i + 3] = st.timeouts;
-        u[5 * i + 4] = st.dropped;
+        u[6 * i] = st.batches;
+        u[6 * i + 1] = st.rows;
+        u[6 * i + 2] = st.retries;
+        u[6 * i + 3] = st.timeouts;
+        u[6 * i + 4] = st.dropped;
+        u[6 * i + 5] = st.slow;
         b[i] = st.busy_s;
     }
     double wall = sl_pipeline_wall(p), wmax = 0;
     if (s == SL_OK &&
-        (MPI_Reduce(u, ut, (int)(5 * n), MPI_UINT64_T, MPI_SUM, 0, d->comm) != MPI_SUCCESS ||
+        (MPI_Reduce(u, ut, (int)(6 * n), MPI_UINT64_T, MPI_SUM, 0, d->comm) != MPI_SUCCESS ||
          MPI_Reduce(b, bt, (int)n, MPI_DOUBLE, MPI_SUM, 0, d->comm) != MPI_SUCCESS ||
          MPI_Reduce(&wall, &wmax, 1, MPI_DOUBLE, MPI_MAX, 0, d->comm) != MPI_SUCCESS))
         s = SL_FAIL(SL_EMPI, "rank %d: reducing the run's figures failed", d->rank);
     if (s == SL_OK && d->rank == 0) {
         for (size_t i = 0; i < n; i++) {
-            sl__run_set_stage_figures(p, i, ut[5 * i], ut[5 * i + 1], bt[i]);
-            sl__run_set_stage_failures(p, i, ut[5 * i + 2], ut[5 * i + 3], ut[5 * i + 4]);
+            sl__run_set_stage_figures(p, i, ut[6 * i], ut[6 * i + 1], bt[i]);
+            sl__run_set_stage_failures(p, i, ut[6 * i + 2], ut[6 * i + 3], ut[6 * i + 4],
+                                       ut[6 * i + 5]);
         }
         s = sl__run_set_wall(p, wmax, err);
     }

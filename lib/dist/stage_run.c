@@ -374,7 +374,7 @@ static void local_figures(stage_rt *rt)
     double wall = 0;
     for (size_t i = 0; i < n; i++) {
         sl__run_set_stage_figures(rt->full, i, 0, 0, 0);
-        sl__run_set_stage_failures(rt->full, i, 0, 0, 0);
+        sl__run_set_stage_failures(rt->full, i, 0, 0, 0, 0);
     }
     for (size_t i = 0; i < rt->nsegs; i++) {
         seg_run *g = &rt->segs[i];
@@ -382,7 +382,7 @@ static void local_figures(stage_rt *rt)
             sl_stage_stats st;
             sl_pipeline_stage_stats(g->sub, g->head + (j - g->first), &st);
             sl__run_set_stage_figures(rt->full, j, st.batches, st.rows, st.busy_s);
-            sl__run_set_stage_failures(rt->full, j, st.retries, st.timeouts, st.dropped);
+            sl__run_set_stage_failures(rt->full, j, st.retries, st.timeouts, st.dropped, st.slow);
         }
         double w = sl_pipeline_wall(g->sub);
         wall = w > wall ? w : wall;

@@ -38,7 +38,7 @@ static const char *const top_keys[] = {"job", "output", "threads", "stages", "di
 static const char *const stage_keys[] = {"stage",   "name",     "mode",    "concurrency",
                                          "queue",   "ranks",    "params",  "retries",
                                          "backoff", "on_error", "timeout", "rate",
-                                         "priority"};
+                                         "priority", "warn_slow"};
 static const char *const backoff_keys[] = {"initial", "factor", "cap"};
 static const char *const dist_keys[] = {"schedule", "chunk", "weights", "route",
                                         "route_weights"};
@@ -320,7 +320,7 @@ static sl_status parse_backoff(job_ctx *c, sl_job_stage *st, yaml_node_t *v)
                                          other ? text : "the default", c->err));
 }
 
-/* Applies retries, backoff, on_error, timeout, rate and priority. */
+/* Applies retries, backoff, on_error, timeout, rate, priority and warn_slow. */
 static sl_status stage_policy(job_ctx *c, sl_job_stage *st, yaml_node_t **vals)
 {
     sl_error *err = c->err; /* for SL_TRY */

@@ -1,7 +1,7 @@
 /* lib/job/policy.c - the failure-policy keys of a job stage, from text.
  *
- * retries, backoff (initial, factor, cap), on_error, timeout, rate and
- * priority arrive as text from the YAML reader (job.c) and from
+ * retries, backoff (initial, factor, cap), on_error, timeout, rate,
+ * priority and warn_slow arrive as text from the YAML reader (job.c) and from
  * STAGE.KEY=VALUE (override.c), and are checked here, so both word their
  * errors alike: "stage 'faulty': backoff.factor=0.5 is below minimum 1".
  * The caller puts the origin in front.
@@ -30,7 +30,8 @@ static const char *const on_error_names[] = {"abort", "skip", "deadletter"};
 /* Every key sl__job_policy_set takes; "backoff" is backoff.initial. */
 static const char *const policy_keys[] = {"retries",        "backoff",     "backoff.initial",
                                           "backoff.factor", "backoff.cap", "on_error",
-                                          "timeout",        "rate",        "priority"};
+                                          "timeout",        "rate",        "priority",
+                                          "warn_slow"};
 #define NPOLICY_KEYS (sizeof policy_keys / sizeof policy_keys[0])
 
 const char *sl_on_error_name(sl_on_error e)
@@ -208,6 +209,8 @@ sl_status sl__job_policy_set(sl_stage_policy *p, const char *stage, const char *
         s = parse_duration(text, what, &p->timeout_s, err);
     } else if (strcmp(key, "rate") == 0) {
         s = parse_rate(text, what, &p->rate, err);
+    } else if (strcmp(key, "warn_slow") == 0) {
+        s = parse_duration(text, what, &p->warn_slow_s, err);
     } else {
         s = unknown_policy_key(stage, key, err);
     }

@@ -66,8 +66,10 @@ struct pl_parked {
     uint64_t due_ns;
 };
 
-/* Failure messages printed per stage; the rest are only counted. */
+/* Failure messages and slow-batch warnings printed per stage; the rest are
+ * only counted. */
 #define PL_MAX_NOTES 10
+#define PL_MAX_SLOW_NOTES 100
 
 #define PL_TOMB(p) ((sl_batch *)(void *)&(p)->tomb)
 
@@ -405,6 +407,25 @@ static void note(sl_pipeline *p, pl_stage *st, const char *fmt, ...)
     fprintf(stderr, "sluice: %sstage '%s', %s\n", rank, st->name, line);
 }
 
+/* warn_slow: one line per slow attempt, the first PL_MAX_SLOW_NOTES of a
+ * stage; all are counted. */
+static void warn_slow(sl_pipeline *p, pl_stage *st, uint64_t seq, uint64_t ns)
+{
+    atomic_fetch_add_explicit(&st->slow, 1, memory_order_relaxed);
+    uint64_t n = atomic_fetch_add_explicit(&st->slow_notes, 1, memory_order_relaxed);
+    if (n > PL_MAX_SLOW_NOTES)
+        return;
+    char rank[32] = "";
+    if (p->nranks > 1)
+        snprintf(rank, sizeof rank, "rank %d: ", p->rank);
+    if (n == PL_MAX_SLOW_NOTES)
+        fprintf(stderr, "sluice: %sstage '%s': further slow batches are counted, not shown\n",
+                rank, st->name);
+    else
+        fprintf(stderr, "sluice: %sstage '%s', batch %llu: slow: took %.3f s (warn_slow %g s)\n",
+                rank, st->name, (unsigned long long)seq, 1e-9 * (double)ns, st->pol.warn_slow_s);
+}
+
 /* Delay before retry number `retry` (1 for the first) of batch seq:
  * exponential up to the cap, then "equal jitter" ([d/2, d)) drawn from a
  * hash of (stage, seq, retry) rather than a shared generator, so that
@@ -571,6 +592,8 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
         atomic_fetch_add_explicit(&st->busy_ns, t1 - t0, memory_order_relaxed);
         sl__metrics_job(p, (int)i, seq, t0, t1, rows_in, j->b ? sl_batch_nrows(j->b) : 0,
                         s == SL_OK && !(st->timeout_ns && t1 - t0 > st->timeout_ns));
+        if (st->warn_slow_ns && t1 - t0 > st->warn_slow_ns)
+            warn_slow(p, st, seq, t1 - t0);
         /* Past its deadline the attempt has failed, whatever it returned. */
         if (st->timeout_ns && t1 - t0 > st->timeout_ns) {
             timed_out = true;
@@ -688,6 +711,8 @@ static void reset_counters(sl_pipeline *p)
         atomic_store(&st->dropped, 0);
         atomic_store(&st->nparked, 0);
         atomic_store(&st->notes, 0);
+        atomic_store(&st->slow, 0);
+        atomic_store(&st->slow_notes, 0);
         atomic_store(&st->rate_next_ns, 0);
         /* "At most rate batches per second across the job": each of the
          * nranks ranks gets an equal share. */

@@ -40,7 +40,7 @@ void sl__run_set_stage_figures(sl_pipeline *p, size_t i, uint64_t batches, uint6
 }
 
 void sl__run_set_stage_failures(sl_pipeline *p, size_t i, uint64_t retries, uint64_t timeouts,
-                                uint64_t dropped)
+                                uint64_t dropped, uint64_t slow)
 {
     if (i >= p->nstages)
         return;
@@ -48,6 +48,7 @@ void sl__run_set_stage_failures(sl_pipeline *p, size_t i, uint64_t retries, uint
     atomic_store(&st->retried, retries);
     atomic_store(&st->timeouts, timeouts);
     atomic_store(&st->dropped, dropped);
+    atomic_store(&st->slow, slow);
     uint64_t total = 0;
     for (size_t k = 0; k < p->nstages; k++)
         total += atomic_load(&p->stages[k].dropped);

@@ -101,10 +101,10 @@ const sl__row_range *sl__run_rows(const sl_pipeline *p, size_t *n);
 void sl__run_set_stage_figures(sl_pipeline *p, size_t i, uint64_t batches, uint64_t rows,
                                double busy_s);
 sl_status sl__run_set_wall(sl_pipeline *p, double wall, sl_error *err);
-/* The same for the failure figures (retries, timeouts, batches dropped);
- * the run's dropped total follows. */
+/* The same for the failure figures (retries, timeouts, batches dropped,
+ * slow attempts); the run's dropped total follows. */
 void sl__run_set_stage_failures(sl_pipeline *p, size_t i, uint64_t retries, uint64_t timeouts,
-                                uint64_t dropped);
+                                uint64_t dropped, uint64_t slow);
 /* Replaces the dead letters (read them with sl_ctx_deadletter_get): clear,
  * add each, sort by seq. Rank 0 holds the job's, the other ranks none, so
  * only rank 0's file lists them. */

@@ -90,7 +90,10 @@ static sl_status resolve_policy(pl_stage *st, const sl_stage_policy *pol, sl_err
              "stage '%s': rate %g batches/s is outside 0 .. 1e9", st->name, q->rate);
     SL_CHECK(q->priority >= 0 && q->priority <= 1000, SL_EINVAL,
              "stage '%s': priority %d is outside 0 .. 1000", st->name, q->priority);
+    SL_CHECK(q->warn_slow_s >= 0 && q->warn_slow_s <= 1e7, SL_EINVAL,
+             "stage '%s': warn_slow %g s is outside 0 .. 1e7", st->name, q->warn_slow_s);
     st->timeout_ns = (uint64_t)(q->timeout_s * 1e9);
+    st->warn_slow_ns = (uint64_t)(q->warn_slow_s * 1e9);
     return SL_OK;
 }
 
@@ -235,6 +238,7 @@ void sl_pipeline_stage_stats(const sl_pipeline *p, size_t i, sl_stage_stats *out
     out->retries = atomic_load(&st->retried);
     out->timeouts = atomic_load(&st->timeouts);
     out->dropped = atomic_load(&st->dropped);
+    out->slow = atomic_load(&st->slow);
 }
 
 static void stage_free(pl_stage *st)

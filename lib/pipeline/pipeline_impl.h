@@ -44,6 +44,7 @@ typedef struct pl_stage {
     sl_stage_policy pol;
     uint64_t rate_gap_ns;      /* with a rate: this rank's least time between two fires */
     uint64_t timeout_ns;       /* 0: no deadline */
+    uint64_t warn_slow_ns;     /* 0: no slow-batch warnings */
 
     /* Credits of the input queue: free slots not yet promised to an upstream
      * task. atomic. */
@@ -63,6 +64,7 @@ typedef struct pl_stage {
     /* Jobs of this stage waiting for their retry (in p->parked). atomic. */
     atomic_int nparked;
     atomic_uint_fast64_t notes; /* failure lines printed (executor.c note) */
+    atomic_uint_fast64_t slow, slow_notes; /* attempts over warn_slow; lines printed */
     /* Rate limit: the earliest time the stage may fire again (ns). Written
      * by the stage's firer only. atomic. */
     atomic_uint_fast64_t rate_next_ns;

@@ -244,3 +244,21 @@ Test(policy, out_of_retries_with_abort_fails_the_run_and_writes_nothing)
     free(out);
     cr_assert(!e2e_file_exists(o));
 }
+
+Test(policy, warn_slow_names_the_slow_batch)
+{
+    const char *dir = e2e_tmpdir();
+    char job[512], o[600], args[2048];
+    write_job(dir, "    warn_slow: 100ms\n    params: {sleep_seqs: [7], sleep_ms: 300}", job,
+              sizeof job);
+    snprintf(o, sizeof o, "%s/o.h5", dir);
+    snprintf(args, sizeof args, "run %s -t 2 -o %s", job, o);
+    char *out;
+    cr_assert_eq(run_capture(args, &out), 0, "%s", out);
+    cr_assert(strstr(out, "sluice: stage 'faulty', batch 7: slow: took 0.") &&
+                  strstr(out, "(warn_slow 0.1 s)"),
+              "no slow line for batch 7 in:\n%s", out);
+    /* The other 999 batches take microseconds. */
+    cr_assert(strstr(out, "slow      1 batch over warn_slow\n"), "summary:\n%s", out);
+    free(out);
+}

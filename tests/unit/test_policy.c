@@ -440,3 +440,21 @@ Test(policy, bad_values_from_the_c_api_are_refused)
     cr_assert(strstr(err.msg, "stage 'f'") && strstr(err.msg, "factor 0.5"), "got: %s", err.msg);
     sl_pipeline_destroy(&p);
 }
+
+Test(policy, warn_slow_counts_the_slow_attempts)
+{
+    reset(6, 1);
+    T.sleep_seq = 3;
+    T.sleep_s = 0.25;
+    sl_stage_policy q = SL_STAGE_POLICY_DEFAULT;
+    q.warn_slow_s = 0.1;
+    sl_pipeline *p;
+    sl_error err;
+    cr_assert_eq(run(2, NULL, &q, false, &p, &err), SL_OK, "%s", err.msg);
+    sl_stage_stats st;
+    sl_pipeline_stage_stats(p, 1, &st);
+    cr_assert_geq(st.slow, 1, "the 0.25 s batch was not counted slow");
+    sl_pipeline_stage_stats(p, 0, &st);
+    cr_assert_eq(st.slow, 0, "a stage without warn_slow counts nothing");
+    sl_pipeline_destroy(&p);
+}

@@ -52,6 +52,7 @@ typedef struct sl_stage_stats {
     uint64_t retries;   /* attempts made again after a failure */
     uint64_t timeouts;  /* attempts that ran past the stage's timeout */
     uint64_t dropped;   /* batches given up (on_error: skip or deadletter) */
+    uint64_t slow;      /* attempts that took longer than the stage's warn_slow */
 } sl_stage_stats;
 
 /* Checks the output path at once (directory exists and is writable; an

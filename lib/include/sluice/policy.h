@@ -8,6 +8,7 @@
  *     timeout: 30                             # seconds for one batch
  *     rate: 100                               # batches per second, whole job
  *     priority: 1                             # OpenMP task priority hint
+ *     warn_slow: 10s                          # log batches slower than this
  *
  * See docs/failures.md for the semantics. */
 #ifndef SLUICE_POLICY_H
@@ -33,10 +34,11 @@ typedef struct sl_stage_policy {
     double timeout_s;      /* deadline of one attempt at one batch (s); 0: none */
     double rate;           /* at most this many batches per second; 0: no limit */
     int priority;          /* OpenMP task priority hint (>= 0) */
+    double warn_slow_s;    /* log attempts that take longer than this (s); 0: never */
 } sl_stage_policy;
 
 /* Defaults: no retries, backoff 0.1 s x2 up to 30 s, abort, no timeout, no
- * rate limit, priority 0. */
+ * rate limit, priority 0, no slow-batch warning. */
 #define SL_STAGE_POLICY_DEFAULT                                                                  \
     ((sl_stage_policy){.retries = 0,                                                             \
                        .backoff_s = 0.1,                                                         \
@@ -45,7 +47,8 @@ typedef struct sl_stage_policy {
                        .on_error = SL_ON_ERROR_ABORT,                                            \
                        .timeout_s = 0.0,                                                         \
                        .rate = 0.0,                                                              \
-                       .priority = 0})
+                       .priority = 0,                                                    \
+                       .warn_slow_s = 0.0})
 
 const char *sl_on_error_name(sl_on_error e);
 
