@@ -240,6 +240,24 @@ sl_status sl__batch_grow_data(sl__batch_slot *s, size_t need, sl_error *err)
     return SL_OK;
 }
 
+sl_status sl__batch_grow_offsets(sl__batch_slot *s, size_t n, sl_error *err)
+{
+    sl_column *c = &s->col;
+    if (n <= c->cap_offsets)
+        return SL_OK;
+    SL_CHECK(n <= SIZE_MAX / (2 * sizeof(uint64_t)), SL_ERANGE,
+             "column '%s': %zu row offsets are too many", c->name, n);
+    size_t want = 2 * c->cap_offsets > n ? 2 * c->cap_offsets : n, cap = 0;
+    uint64_t *o = alloc_aligned(want * sizeof *o, &cap);
+    SL_CHECK(o, SL_ENOMEM, "column '%s': cannot grow to %zu row offsets", c->name, want);
+    if (c->offsets)
+        memcpy(o, c->offsets, (s->rows + 1) * sizeof *o);
+    free(c->offsets);
+    c->offsets = o;
+    c->cap_offsets = cap / sizeof *o;
+    return SL_OK;
+}
+
 static sl_status check_new_name(const sl_batch *b, const char *name, sl_error *err)
 {
     SL_CHECK(name && *name, SL_EINVAL, "column name is empty");

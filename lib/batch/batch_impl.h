@@ -44,5 +44,7 @@ bool sl__batch_shape_bytes(sl_type type, int ndims, const uint64_t *dims, size_t
 
 /* Grows a slot's data buffer to at least need bytes, keeping its contents. */
 sl_status sl__batch_grow_data(sl__batch_slot *s, size_t need, sl_error *err);
+/* Grows a BYTES slot's offsets to at least n entries, keeping rows + 1. */
+sl_status sl__batch_grow_offsets(sl__batch_slot *s, size_t n, sl_error *err);
 
 #endif

@@ -49,6 +49,7 @@
 
 #include "pipeline/pipeline_impl.h"
 #include "pipeline/metrics.h"
+#include "pipeline/rebatch.h"
 #include "pipeline/watch.h"
 
 typedef struct pl_job {
@@ -145,7 +146,7 @@ static bool claim_seq(sl_pipeline *p, uint64_t l, uint64_t *seq, sl_batch **b)
 {
     if (!p->feed) {
         if (l >= p->total_batches) {
-            p->feed_end = true;
+            atomic_store_explicit(&p->feed_end, true, memory_order_release);
             return false;
         }
         *seq = l;
@@ -156,7 +157,7 @@ static bool claim_seq(sl_pipeline *p, uint64_t l, uint64_t *seq, sl_batch **b)
     case SL__FEED_WAIT: return false; /* the round ends; the run loop waits */
     case SL__FEED_END: break;
     }
-    p->feed_end = true;
+    atomic_store_explicit(&p->feed_end, true, memory_order_release);
     return false;
 }
 
@@ -165,7 +166,7 @@ static bool claim_seq(sl_pipeline *p, uint64_t l, uint64_t *seq, sl_batch **b)
 static bool claim_lidx(sl_pipeline *p, uint64_t *lidx, uint64_t *seq, sl_batch **b)
 {
     uint64_t l = atomic_load_explicit(&p->next_lidx, memory_order_relaxed);
-    if (p->feed_end)
+    if (atomic_load_explicit(&p->feed_end, memory_order_relaxed))
         return false;
     for (size_t k = 1; k < p->nstages; k++) {
         pl_stage *o = &p->stages[k];
@@ -197,6 +198,31 @@ static bool take_ordered(pl_stage *st, sl_batch **b)
     atomic_store_explicit(&st->next, n + 1, memory_order_release);
     *b = got;
     return true;
+}
+
+/* The rebatch stage's next job (its instance is held, so no job of it runs):
+ * emit when a batch's worth of rows is gathered; else the input held back,
+ * or the next from the ring; else, once everything upstream has gone by, the
+ * rows left (*b NULL: emit only). */
+static bool rebatch_take(sl_pipeline *p, pl_stage *st, sl_batch **b, bool *moved)
+{
+    *b = NULL;
+    if (st->acc && sl_batch_nrows(st->acc) >= st->rebatch_rows)
+        return true;
+    if (st->held) {
+        *b = st->held;
+        st->held = NULL;
+        return true;
+    }
+    while (take_ordered(st, b)) {
+        *moved = true;
+        if (*b != PL_TOMB(p)) {
+            atomic_fetch_add_explicit(&st->taken, 1, memory_order_release);
+            return true;
+        }
+    }
+    *b = NULL;
+    return st->acc && sl_batch_nrows(st->acc) > 0 && sl__rebatch_upstream_done(p);
 }
 
 /* Tries to create one job of stage i: grabs a downstream credit, the library
@@ -240,7 +266,10 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped, bool *mo
     j->b = NULL;
     j->orig = NULL;
     j->attempt = 0;
-    if (i == 0) {
+    if (i == p->rebatch) {
+        if (rebatch_take(p, st, &j->b, moved))
+            goto fired;
+    } else if (i == 0) {
         if (claim_lidx(p, &j->lidx, &j->seq, &j->b))
             goto fired;
     } else if (st->mode == SL_MODE_ORDERED) {
@@ -564,6 +593,44 @@ static bool on_failure(sl_pipeline *p, size_t i, pl_job *j, sl_status s, bool ti
     return false;
 }
 
+/* A rebatch job: its step (rebatch.c) emits at most one batch, which goes
+ * down like any finished batch; without one the job gives its credit back. */
+static void execute_rebatch(sl_pipeline *p, pl_job *j, pl_job *keep)
+{
+    size_t i = (size_t)j->stage;
+    pl_stage *st = &p->stages[i];
+    sl_error err;
+    sl_error_clear(&err);
+    sl_batch *out = NULL;
+    uint64_t t0 = now_ns();
+    sl_status s = sl__rebatch_step(p, st, j->b, &out, &err);
+    atomic_fetch_add_explicit(&st->busy_ns, now_ns() - t0, memory_order_relaxed);
+    j->b = NULL; /* the step owns the input from here */
+    if (s != SL_OK) {
+        fail(p, st, out, 0, s, &err);
+        if (out)
+            sl_batch_pool_put(p->pool, out);
+        give_back_credit(p, i);
+    } else if (!out) {
+        give_back_credit(p, i);
+    } else {
+        atomic_fetch_add_explicit(&st->rows, sl_batch_nrows(out), memory_order_relaxed);
+        atomic_fetch_add_explicit(&st->completed, 1, memory_order_relaxed);
+        if (i + 1 == p->nstages) {
+            if (p->record_rows)
+                record_rows(p, out);
+            if (!p->tail_keeps)
+                sl_batch_pool_put(p->pool, out);
+        } else {
+            push_down(p, i, out);
+            poke(p, i + 1, keep);
+        }
+    }
+    sl_queue_try_push_mpmc(st->free_inst, (void *)(uintptr_t)j->inst);
+    poke(p, i, keep);
+    check_timers(p, keep);
+}
+
 static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
 {
     size_t i = (size_t)j->stage;
@@ -571,6 +638,10 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
     sl_error err;
     sl_error_clear(&err);
     sl_status s = SL_OK;
+    if (i == p->rebatch) {
+        execute_rebatch(p, j, keep);
+        return;
+    }
     /* With a retry still possible, keep the input as it came: process()
      * works in place. */
     if (i > 0 && j->attempt < st->pol.retries && !j->orig) {
@@ -682,6 +753,8 @@ static void drain(sl_pipeline *p)
     for (size_t k = 0; k < p->nparked; k++)
         put_batches(p, &p->parked[k].j);
     p->nparked = 0;
+    if (p->rebatch != SIZE_MAX)
+        sl__rebatch_drain(p, &p->stages[p->rebatch]);
     for (size_t i = 1; i < p->nstages; i++) {
         pl_stage *st = &p->stages[i];
         void *b;
@@ -699,7 +772,9 @@ static void reset_counters(sl_pipeline *p)
 {
     atomic_store(&p->next_lidx, 0);
     atomic_store(&p->excl_busy, 0);
-    p->feed_end = false;
+    atomic_store(&p->feed_end, false);
+    atomic_store(&p->absorbed, 0);
+    atomic_store(&p->emitted, 0);
     p->nrows_done = 0;
     atomic_store(&p->failed, 0);
     atomic_store(&p->dropped, 0);
@@ -729,8 +804,10 @@ static void reset_counters(sl_pipeline *p)
 /* Every batch claimed has left the last stage or was given up. */
 static bool all_done(sl_pipeline *p)
 {
-    return atomic_load(&p->stages[p->nstages - 1].completed) + atomic_load(&p->dropped) ==
-           atomic_load(&p->next_lidx);
+    bool gathered = p->rebatch == SIZE_MAX || sl__rebatch_empty(p);
+    return gathered && atomic_load(&p->stages[p->nstages - 1].completed) +
+                               atomic_load(&p->dropped) + atomic_load(&p->absorbed) ==
+                           atomic_load(&p->next_lidx) + atomic_load(&p->emitted);
 }
 
 /* Between rounds, with no job running: when only timers (backoffs, rate
@@ -791,13 +868,15 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
         run_round(p);
         if (stopping(p))
             break;
-        if (p->feed_end && all_done(p))
+        if (atomic_load(&p->feed_end) && all_done(p))
             break;
+        if (p->rebatch != SIZE_MAX && sl__rebatch_pending(p))
+            continue; /* its last rows go out in the next round */
         if (sleep_for_timers(p))
             continue;
         if (p->waiter.wait)
             p->waiter.wait(p->waiter.self, &p->stop);
-        else if (p->feed && !p->feed_end)
+        else if (p->feed && !atomic_load(&p->feed_end))
             p->feed->wait(p->feed->self, &p->stop);
         else
             break; /* stalled: reported below */
@@ -813,14 +892,15 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
     sl__pipeline_dead_sort(p);
     uint64_t done = atomic_load(&p->stages[p->nstages - 1].completed) + atomic_load(&p->dropped);
     uint64_t claimed = atomic_load(&p->next_lidx);
-    if (!(done == claimed && p->feed_end) && atomic_load(&p->stop)) {
+    bool end = atomic_load(&p->feed_end) && all_done(p);
+    if (!end && atomic_load(&p->stop)) {
         if (p->feed) /* a share of the job: its size is not known here */
             return SL_FAIL(SL_ECANCELED, "run stopped on request after %llu batches here",
                            (unsigned long long)done);
         return SL_FAIL(SL_ECANCELED, "run stopped on request after %llu of %llu batches",
                        (unsigned long long)done, (unsigned long long)p->total_batches);
     }
-    SL_CHECK(done == claimed && p->feed_end, SL_EINVAL,
+    SL_CHECK(end, SL_EINVAL,
              "internal error: the pipeline stalled after %llu of %llu batches",
              (unsigned long long)done, (unsigned long long)claimed);
     return SL_OK;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/metrics.h"
 #include "pipeline/pipeline_impl.h"
 
 #define PL_MAX_CONCURRENCY 4096
@@ -28,6 +29,7 @@ sl_status sl_pipeline_create(sl_pipeline **out, const sl_pipeline_opts *opts, sl
     p->nranks = 1;
     pthread_mutex_init(&p->rows_lock, NULL);
     pthread_mutex_init(&p->fail_lock, NULL);
+    p->rebatch = SIZE_MAX;
     p->force = opts->force;
     p->validate_only = opts->validate_only;
     p->job_name = strdup(opts->job_name ? opts->job_name : "pipeline");
@@ -124,6 +126,36 @@ static sl_status resolve(sl_pipeline *p, pl_stage *st, const sl_stage_opts *so, 
     return resolve_policy(st, so && so->policy ? so->policy : NULL, err);
 }
 
+/* A rebatch numbers the batches it emits by their first row, not by the
+ * source's order, so no ordered stage may follow it (their windows count
+ * the source's batches); and one per pipeline keeps the end-of-stream count
+ * simple. */
+static sl_status check_rebatch(sl_pipeline *p, pl_stage *st, sl_error *err)
+{
+    size_t i = (size_t)st->ctx.stage;
+    if (st->desc->flags & SL_STAGE_REBATCH) {
+        SL_CHECK(st->desc->kind == SL_KIND_TRANSFORM, SL_EINVAL,
+                 "stage '%s': a rebatch stage is a transform", st->name);
+        SL_CHECK(p->rebatch == SIZE_MAX, SL_EINVAL,
+                 "stage '%s': the pipeline has a rebatch stage already ('%s'); use one",
+                 st->name, p->stages[p->rebatch].name);
+        SL_CHECK(st->mode == SL_MODE_ORDERED, SL_EINVAL,
+                 "stage '%s': a rebatch stage is ordered (it joins rows in order), not %s",
+                 st->name, st->mode == SL_MODE_SERIAL ? "serial" : "parallel");
+        st->rebatch_rows = sl_params_uint(st->params, "rows");
+        SL_CHECK(st->rebatch_rows > 0, SL_EINVAL, "stage '%s': rows must be at least 1",
+                 st->name);
+        p->rebatch = i;
+        p->batch_bound += 2; /* the rows gathered and an input held back */
+        return SL_OK;
+    }
+    SL_CHECK(p->rebatch == SIZE_MAX || st->mode != SL_MODE_ORDERED, SL_EINVAL,
+             "stage '%s' is ordered but comes after the rebatch stage '%s': batches after a "
+             "rebatch have no source order (make it serial, or move it before '%s')",
+             st->name, p->stages[p->rebatch].name, p->stages[p->rebatch].name);
+    return SL_OK;
+}
+
 static sl_status make_instances(sl_pipeline *p, pl_stage *st, sl_error *err)
 {
     st->inst = calloc((size_t)st->conc, sizeof *st->inst);
@@ -191,6 +223,7 @@ sl_status sl_pipeline_add(sl_pipeline *p, const sl_stage_desc *d, const char *na
     p->nstages++; /* from here on sl_pipeline_destroy cleans the stage up */
     SL_CHECK(st->name, SL_ENOMEM, "out of memory");
     SL_TRY(resolve(p, st, so, err));
+    SL_TRY(check_rebatch(p, st, err));
     SL_TRY(make_instances(p, st, err));
     p->batch_bound += (size_t)st->conc + (size_t)st->qcap;
     if (st->pol.retries > 0 && st->ctx.stage > 0)
@@ -275,6 +308,7 @@ void sl_pipeline_destroy(sl_pipeline **pp)
     sl__pipeline_dead_free(p);
     free(p->parked);
     pthread_mutex_destroy(&p->fail_lock);
+    sl__metrics_free(p);
     free(p->job_name);
     free(p->job_text);
     free(p);

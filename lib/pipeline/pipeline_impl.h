@@ -65,6 +65,12 @@ typedef struct pl_stage {
     atomic_int nparked;
     atomic_uint_fast64_t notes; /* failure lines printed (executor.c note) */
     atomic_uint_fast64_t slow, slow_notes; /* attempts over warn_slow; lines printed */
+    /* Rebatch (SL_STAGE_REBATCH, rebatch.c): rows per batch out; the rows
+     * gathered so far and an input held back because its rows do not follow
+     * them. Touched by the stage's one job, or its firer while no job runs. */
+    uint64_t rebatch_rows;
+    sl_batch *acc, *held;
+    atomic_uint_fast64_t taken; /* inputs taken from the ring (rebatch only) */
     /* Rate limit: the earliest time the stage may fire again (ns). Written
      * by the stage's firer only. atomic. */
     atomic_uint_fast64_t rate_next_ns;
@@ -113,7 +119,7 @@ struct sl_pipeline {
      * by one thread at a time and read after the parallel region. */
     uint64_t total_batches, total_rows;
     const sl__feed *feed;
-    bool feed_end;
+    atomic_bool feed_end; /* release after next_lidx's last store: a rebatch reads both */
     atomic_long *tail_credits; /* NULL: the last stage needs none */
     bool tail_keeps;           /* the last stage owns the batches it took */
     sl__waiter waiter;
@@ -137,6 +143,11 @@ struct sl_pipeline {
     char tomb; /* its address marks a dropped batch in an ordered ring */
     _Alignas(PL_CACHELINE) atomic_uint_fast64_t wake_ns;
     atomic_uint_fast64_t dropped;
+    /* The rebatch stage's index (SIZE_MAX: none), the batches it absorbed
+     * (inputs whose rows it took) and emitted: the end of the stream is
+     * then last stage's + dropped + absorbed == claimed + emitted. */
+    size_t rebatch;
+    atomic_uint_fast64_t absorbed, emitted;
 
     _Alignas(PL_CACHELINE) atomic_int failed;  /* atomic: 1 once a batch failed */
     atomic_int stop;                           /* atomic: a stop was requested */

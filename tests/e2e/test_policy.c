@@ -262,3 +262,40 @@ Test(policy, warn_slow_names_the_slow_batch)
     cr_assert(strstr(out, "slow      1 batch over warn_slow\n"), "summary:\n%s", out);
     free(out);
 }
+
+/* rebatch: range's 7-row batches joined into 1000-row ones give the same
+ * datasets and totals as range making 1000-row batches itself. */
+Test(policy, rebatch_changes_the_batches_not_the_output)
+{
+    const char *dir = e2e_tmpdir();
+    char ref[600], rb[600], jref[600], jrb[600], args[2048];
+    snprintf(jref, sizeof jref, "%s/ref.yaml", dir);
+    snprintf(jrb, sizeof jrb, "%s/rb.yaml", dir);
+    FILE *f = fopen(jref, "w");
+    cr_assert(f);
+    fprintf(f, "job: rb\nstages:\n  - stage: range\n    params: {stop: 100000, batch: 1000}\n"
+               "  - stage: sum\n    params: {columns: [n]}\n  - stage: h5sink\n");
+    fclose(f);
+    f = fopen(jrb, "w");
+    cr_assert(f);
+    fprintf(f, "job: rb\nstages:\n  - stage: range\n    params: {stop: 100000, batch: 7}\n"
+               "  - stage: rebatch\n    params: {rows: 1000}\n"
+               "  - stage: sum\n    params: {columns: [n]}\n  - stage: h5sink\n");
+    fclose(f);
+    snprintf(ref, sizeof ref, "%s/ref.h5", dir);
+    snprintf(rb, sizeof rb, "%s/rb.h5", dir);
+    char *out;
+    snprintf(args, sizeof args, "run %s -t 2 -o %s", jref, ref);
+    cr_assert_eq(run_capture(args, &out), 0, "%s", out);
+    free(out);
+    for (int t = 1; t <= 2; t++) {
+        snprintf(args, sizeof args, "run %s -t %d -o %s --force", jrb, t, rb);
+        cr_assert_eq(run_capture(args, &out), 0, "%s", out);
+        /* 100000 rows in 1000-row batches: 100 of them after the rebatch. */
+        cr_assert(strstr(out, "  rebatch          100 "), "summary:\n%s", out);
+        free(out);
+        char why[256] = "";
+        cr_assert(e2e_same_datasets(ref, rb, why, sizeof why), "%d threads: %s", t, why);
+        cr_assert_eq(e2e_attr_u64(rb, "sum_n"), 4999950000ull);
+    }
+}

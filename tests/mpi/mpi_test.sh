@@ -412,6 +412,28 @@ deadletters)
         check_dl "$out" "$out.log" "deadletters placed np=$np"
     done
     ;;
+rebatch)
+    # 7-row batches joined into 1000-row ones: under MPI a rank's chunks
+    # break the runs (more, shorter batches), never the output.
+    printf 'job: rb\nstages:\n  - stage: range\n    params: {stop: 100000, batch: 1000}\n  - stage: sum\n    params: {columns: [n]}\n  - stage: h5sink\n' >rb-ref.yaml
+    printf 'job: rb\nstages:\n  - stage: range\n    params: {stop: 100000, batch: 7}\n  - stage: rebatch\n    params: {rows: 1000}\n  - stage: sum\n    params: {columns: [n]}\n  - stage: h5sink\n' >rb.yaml
+    printf 'job: rb\nstages:\n  - stage: range\n    ranks: 0\n    params: {stop: 100000, batch: 7}\n  - stage: rebatch\n    ranks: 0\n    params: {rows: 1000}\n  - stage: sum\n    ranks: rest\n    params: {columns: [n]}\n  - stage: h5sink\n    ranks: 0\n' >rb-placed.yaml
+    "$SLUICE" run rb-ref.yaml -t 1 -o rb-ref.h5 --force -q || fail "reference"
+    for np in 2 3; do
+        for sched in static dynamic; do
+            out="rb-np$np-$sched.h5"
+            mpi "$np" run rb.yaml -t 1 -o "$out" --schedule "$sched" --force >"$out.log" 2>&1 ||
+                { fail "np=$np $sched: $(tail -3 "$out.log")"; continue; }
+            same_datasets rb-ref.h5 "$out" "rebatch np=$np $sched"
+            [ "$(attr "$out" sum_n)" = 4999950000 ] || fail "np=$np $sched: sum_n = $(attr "$out" sum_n)"
+            no_leftovers "$out"
+        done
+    done
+    mpi 3 run rb-placed.yaml -t 1 -o rb-placed.h5 --force >rb-placed.log 2>&1 ||
+        fail "placed: $(tail -3 rb-placed.log)"
+    same_datasets rb-ref.h5 rb-placed.h5 "rebatch placed np=3"
+    grep -q '^  rebatch  *100 ' rb-placed.log || fail "placed: not 100 batches after the rebatch: $(cat rb-placed.log)"
+    ;;
 watchdog)
     # Static blocks of 2 ranks over 100 batches: batch 60 is rank 1's.
     # stage: faulty sleeps and stops when asked; hang sleeps and does not

@@ -110,6 +110,14 @@ sl_status sl_batch_get(const sl_batch *b, const char *name, sl_type type,
 /* Removes a column if present (its storage is kept for reuse). */
 void sl_batch_drop(sl_batch *b, const char *name);
 
+/* Appends rows [first, first + n) of src to dst. A dst without columns
+ * takes src's (names, types, shapes) and starts at src's row; otherwise the
+ * columns must be the same and the rows must follow dst's last one. */
+sl_status sl_batch_append_rows(sl_batch *dst, const sl_batch *src, size_t first, size_t n,
+                               sl_error *err);
+/* Removes the first n rows (row0 moves on by n). */
+void sl_batch_drop_front(sl_batch *b, size_t n);
+
 /* Makes dst an exact copy of src: header (seq, lidx, rows) and every column
  * with its contents, reusing dst's storage. On failure dst is reset. */
 sl_status sl_batch_copy(sl_batch *dst, const sl_batch *src, sl_error *err);
