@@ -46,6 +46,18 @@ static const char *const dist_keys[] = {"schedule", "chunk", "weights", "route",
 #define NSTAGE_KEYS (sizeof stage_keys / sizeof stage_keys[0])
 #define NDIST_KEYS (sizeof dist_keys / sizeof dist_keys[0])
 #define NBACKOFF_KEYS (sizeof backoff_keys / sizeof backoff_keys[0])
+const char *const *sl_job_keys(sl_job_key_scope scope, size_t *n)
+{
+    switch (scope) {
+    case SL_JOB_KEYS_TOP: *n = NTOP; return top_keys;
+    case SL_JOB_KEYS_STAGE: *n = NSTAGE_KEYS; return stage_keys;
+    case SL_JOB_KEYS_BACKOFF: *n = NBACKOFF_KEYS; return backoff_keys;
+    case SL_JOB_KEYS_DISTRIBUTION: *n = NDIST_KEYS; return dist_keys;
+    }
+    *n = 0;
+    return NULL;
+}
+
 #define FIRST_FIELD 2
 #define LAST_FIELD 5
 #define PARAMS_KEY 6

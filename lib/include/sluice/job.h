@@ -114,6 +114,16 @@ sl_status sl_job_set_schedule(sl_job *job, const char *text, sl_error *err);
 sl_status sl_job_set_chunk(sl_job *job, const char *text, sl_error *err);
 sl_status sl_job_set_weights(sl_job *job, const char *text, sl_error *err);
 
+/* The keys a job file may use at each level (for tools, and for the test
+ * that keeps docs/job-files.md in step with the loader). Static storage. */
+typedef enum sl_job_key_scope {
+    SL_JOB_KEYS_TOP,          /* job, output, ... */
+    SL_JOB_KEYS_STAGE,        /* a stage entry: stage, name, mode, ... */
+    SL_JOB_KEYS_BACKOFF,      /* the backoff mapping: initial, factor, cap */
+    SL_JOB_KEYS_DISTRIBUTION  /* the distribution mapping */
+} sl_job_key_scope;
+const char *const *sl_job_keys(sl_job_key_scope scope, size_t *n);
+
 const char *sl_job_name(const sl_job *job);
 const char *sl_job_path(const sl_job *job);   /* the file it came from, or the name */
 const char *sl_job_output(const sl_job *job); /* NULL when the file names none */
