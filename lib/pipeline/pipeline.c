@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/metrics.h"
 #include "pipeline/pipeline_impl.h"
 
 #define PL_MAX_CONCURRENCY 4096
@@ -308,7 +307,6 @@ void sl_pipeline_destroy(sl_pipeline **pp)
     sl__pipeline_dead_free(p);
     free(p->parked);
     pthread_mutex_destroy(&p->fail_lock);
-    sl__metrics_free(p);
     free(p->job_name);
     free(p->job_text);
     free(p);
