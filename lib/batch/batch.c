@@ -87,6 +87,7 @@ void sl_batch_reset(sl_batch *b)
     b->ncols = 0;
     b->seq = b->row0 = b->lidx = 0;
     b->nrows = 0;
+    b->nresults = 0;
 }
 
 uint64_t sl_batch_seq(const sl_batch *b) { return b->seq; }
@@ -380,6 +381,8 @@ sl_status sl_batch_copy(sl_batch *dst, const sl_batch *src, sl_error *err)
     dst->seq = src->seq;
     dst->lidx = src->lidx;
     sl_batch_set_rows(dst, src->row0, src->nrows);
+    dst->nresults = src->nresults;
+    memcpy(dst->results, src->results, (size_t)src->nresults * sizeof *src->results);
     for (int i = 0; i < src->ncols; i++) {
         const sl__batch_slot *from = &src->slots[i];
         const sl_column *c = &from->col;
@@ -403,5 +406,68 @@ sl_status sl_batch_copy(sl_batch *dst, const sl_batch *src, sl_error *err)
         if (bytes)
             memcpy(s->col.offsets, c->offsets, (from->rows + 1) * sizeof *c->offsets);
     }
+    return SL_OK;
+}
+
+static sl_status result_add(sl_batch *b, const char *key, sl_type type, uint64_t u, double f,
+                            sl_error *err)
+{
+    SL_CHECK(key && *key && strlen(key) < SL_BATCH_RESULT_KEY_MAX, SL_EINVAL,
+             "result name '%.40s' is empty or longer than %d bytes", key ? key : "",
+             SL_BATCH_RESULT_KEY_MAX - 1);
+    for (int i = 0; i < b->nresults; i++) {
+        sl__batch_result *r = &b->results[i];
+        if (strcmp(r->key, key) != 0)
+            continue;
+        SL_CHECK(r->type == type, SL_EINVAL, "result '%s' was added as %s and now as %s", key,
+                 sl_type_name(r->type), sl_type_name(type));
+        r->u += u;
+        r->f += f;
+        return SL_OK;
+    }
+    SL_CHECK(b->nresults < SL_BATCH_MAX_RESULTS, SL_ERANGE,
+             "batch %llu: result '%s' is one more than the %d a batch may carry",
+             (unsigned long long)b->seq, key, SL_BATCH_MAX_RESULTS);
+    sl__batch_result *r = &b->results[b->nresults++];
+    snprintf(r->key, sizeof r->key, "%s", key);
+    r->type = type;
+    r->u = u;
+    r->f = f;
+    return SL_OK;
+}
+
+sl_status sl_batch_result_add_u64(sl_batch *b, const char *key, uint64_t v, sl_error *err)
+{
+    return result_add(b, key, SL_TYPE_U64, v, 0, err);
+}
+
+sl_status sl_batch_result_add_f64(sl_batch *b, const char *key, double v, sl_error *err)
+{
+    return result_add(b, key, SL_TYPE_F64, 0, v, err);
+}
+
+size_t sl_batch_result_count(const sl_batch *b) { return (size_t)b->nresults; }
+
+void sl_batch_result_get(const sl_batch *b, size_t i, const char **key, sl_type *type,
+                         uint64_t *u, double *f)
+{
+    const sl__batch_result *r = &b->results[i];
+    if (key)
+        *key = r->key;
+    if (type)
+        *type = r->type;
+    if (u)
+        *u = r->u;
+    if (f)
+        *f = r->f;
+}
+
+sl_status sl_batch_results_move(sl_batch *dst, sl_batch *src, sl_error *err)
+{
+    for (int i = 0; i < src->nresults; i++) {
+        const sl__batch_result *r = &src->results[i];
+        SL_TRY(result_add(dst, r->key, r->type, r->u, r->f, err));
+    }
+    src->nresults = 0;
     return SL_OK;
 }

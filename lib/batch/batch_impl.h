@@ -19,13 +19,23 @@ typedef struct sl__batch_slot {
     size_t filled; /* rows written: == rows for fixed types, appended so far for BYTES */
 } sl__batch_slot;
 
+/* A total the batch contributes to (sl_batch_result_add_*). */
+typedef struct sl__batch_result {
+    char key[SL_BATCH_RESULT_KEY_MAX];
+    sl_type type; /* SL_TYPE_U64 or SL_TYPE_F64 */
+    uint64_t u;
+    double f;
+} sl__batch_result;
+
 struct sl_batch {
     uint64_t seq;
     uint64_t row0;
     uint64_t lidx;
     size_t nrows;
     int ncols;
+    int nresults;
     sl__batch_slot slots[SL_BATCH_MAX_COLUMNS];
+    sl__batch_result results[SL_BATCH_MAX_RESULTS];
 };
 
 /* Claims a free slot for a new column called name (already validated, not

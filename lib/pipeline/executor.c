@@ -387,6 +387,29 @@ static void push_down(sl_pipeline *p, size_t i, sl_batch *b)
     (void)ok;
 }
 
+/* A batch left the pipeline: its result contributions join the totals. */
+static void fold_results(sl_pipeline *p, const sl_batch *b)
+{
+    size_t n = sl_batch_result_count(b);
+    if (n == 0)
+        return;
+    sl_error err;
+    sl_error_clear(&err);
+    sl_status s = SL_OK;
+    pthread_mutex_lock(&p->results_lock);
+    for (size_t i = 0; i < n && s == SL_OK; i++) {
+        const char *key;
+        sl_type t;
+        uint64_t u;
+        double f;
+        sl_batch_result_get(b, i, &key, &t, &u, &f);
+        s = sl__run_result_add(p, key, t, u, f, &err);
+    }
+    pthread_mutex_unlock(&p->results_lock);
+    if (s != SL_OK)
+        fail(p, &p->stages[p->nstages - 1], b, 0, s, &err);
+}
+
 static void record_rows(sl_pipeline *p, const sl_batch *b)
 {
     uint64_t lo = sl_batch_row0(b), hi = lo + sl_batch_nrows(b);
@@ -617,6 +640,7 @@ static void execute_rebatch(sl_pipeline *p, pl_job *j, pl_job *keep)
         atomic_fetch_add_explicit(&st->rows, sl_batch_nrows(out), memory_order_relaxed);
         atomic_fetch_add_explicit(&st->completed, 1, memory_order_relaxed);
         if (i + 1 == p->nstages) {
+            fold_results(p, out);
             if (p->record_rows)
                 record_rows(p, out);
             if (!p->tail_keeps)
@@ -689,6 +713,7 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
         atomic_fetch_add_explicit(&st->rows, sl_batch_nrows(j->b), memory_order_relaxed);
         atomic_fetch_add_explicit(&st->completed, 1, memory_order_relaxed);
         if (last) {
+            fold_results(p, j->b);
             if (p->record_rows)
                 record_rows(p, j->b);
             if (!p->tail_keeps)

@@ -162,6 +162,7 @@ struct sl_pipeline {
      * copies exactly these rows of this rank's part file. */
     bool record_rows;
     pthread_mutex_t rows_lock;
+    pthread_mutex_t results_lock; /* folding batches' result contributions */
     sl__row_range *rows_done;
     size_t nrows_done, cap_rows_done;
 

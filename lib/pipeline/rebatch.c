@@ -4,7 +4,9 @@
  * rebatch stage has a single instance, taken when a job is fired and given
  * back when it ends), so none of this needs a lock. An emitted batch is
  * numbered by its first row: unique and the same for any thread or rank
- * count, unlike a count of what this rank emitted. */
+ * count, unlike a count of what this rank emitted. The inputs' result
+ * contributions (sl_batch_result_add_*) go with the first batch emitted
+ * after them. */
 #include "pipeline/rebatch.h"
 
 #include "pipeline/pipeline_impl.h"
@@ -30,6 +32,8 @@ sl_status sl__rebatch_step(sl_pipeline *p, pl_stage *st, sl_batch *in, sl_batch 
         if (sl_batch_nrows(acc) == 0)
             sl_batch_reset(acc); /* a new run of rows: its own columns */
         s = sl_batch_append_rows(acc, in, 0, sl_batch_nrows(in), err);
+        if (s == SL_OK)
+            s = sl_batch_results_move(acc, in, err);
         uint64_t seq = sl_batch_seq(in);
         sl_batch_pool_put(p->pool, in);
         if (s != SL_OK) {
@@ -48,6 +52,8 @@ sl_status sl__rebatch_step(sl_pipeline *p, pl_stage *st, sl_batch *in, sl_batch 
     if (s != SL_OK)
         return s; /* the executor returns *out to the pool */
     sl_batch_drop_front(acc, take);
+    /* Contributions go with the first batch out that holds any of the rows. */
+    SL_TRY(sl_batch_results_move(*out, acc, err));
     uint64_t n = atomic_fetch_add_explicit(&p->emitted, 1, memory_order_acq_rel);
     sl_batch_set_seq(*out, sl_batch_row0(*out), n);
     return SL_OK;

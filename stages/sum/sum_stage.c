@@ -1,9 +1,13 @@
 /* sum_stage.c - the `sum` transform: totals of numeric columns.
  *
- * Passes batches through unchanged. Each instance keeps partial sums per
- * column (integers as u64 modulo 2^64, floats as f64); finish() publishes
- * them as results "sum_<column>", which the core adds up across instances
- * and ranks. columns="" sums every numeric scalar column it sees. */
+ * Passes batches through unchanged. Each batch carries its own sums
+ * (integers as u64 modulo 2^64, floats as f64) as contributions to the
+ * results "sum_<column>" (sl_batch_result_add_*); the core adds them up as
+ * batches leave the pipeline, and across ranks. So a total counts exactly the
+ * batches in the output: not one a later stage gave up (on_error), nor, with
+ * resume, one counted before. Instances only remember each column's kind,
+ * to refuse a column that changes between batches. columns="" sums every
+ * numeric scalar column it sees. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +19,6 @@
 typedef struct sum_acc {
     char name[SL_COLUMN_NAME_MAX];
     bool is_float;
-    uint64_t u;
-    double f;
 } sum_acc;
 
 typedef struct sum_state {
@@ -77,8 +79,9 @@ static sl_status sum_create(void **state, const sl_params *p, sl_ctx *ctx, sl_er
 
 static bool is_numeric_scalar(const sl_column *c) { return c->type != SL_TYPE_BYTES && c->ndims == 0; }
 
-/* Adds column c (numeric scalar, nrows rows) into acc. */
-static sl_status accumulate(sum_state *s, int k, const sl_column *c, size_t nrows, sl_error *err)
+/* Adds column c's sum (numeric scalar, nrows rows) to batch b's contributions. */
+static sl_status accumulate(sum_state *s, int k, const sl_column *c, size_t nrows, sl_batch *b,
+                            sl_error *err)
 {
     sum_acc *a = &s->acc[k];
     bool is_float = c->type == SL_TYPE_F32 || c->type == SL_TYPE_F64;
@@ -88,16 +91,20 @@ static sl_status accumulate(sum_state *s, int k, const sl_column *c, size_t nrow
     }
     SL_CHECK(a->is_float == is_float, SL_EINVAL, "column '%s' changed from %s to %s between batches",
              a->name, a->is_float ? "float" : "integer", sl_type_name(c->type));
+    uint64_t u = 0;
+    double f = 0;
     switch (c->type) {
-    case SL_TYPE_U64: a->u += sl_sum_u64(c->data, nrows); break;
-    case SL_TYPE_I64: a->u += sl_sum_i64(c->data, nrows); break;
-    case SL_TYPE_U32: a->u += sl_sum_u32(c->data, nrows); break;
-    case SL_TYPE_I32: a->u += sl_sum_i32(c->data, nrows); break;
-    case SL_TYPE_F64: a->f += sl_sum_f64(c->data, nrows); break;
-    case SL_TYPE_F32: a->f += sl_sum_f32(c->data, nrows); break;
+    case SL_TYPE_U64: u = sl_sum_u64(c->data, nrows); break;
+    case SL_TYPE_I64: u = sl_sum_i64(c->data, nrows); break;
+    case SL_TYPE_U32: u = sl_sum_u32(c->data, nrows); break;
+    case SL_TYPE_I32: u = sl_sum_i32(c->data, nrows); break;
+    case SL_TYPE_F64: f = sl_sum_f64(c->data, nrows); break;
+    case SL_TYPE_F32: f = sl_sum_f32(c->data, nrows); break;
     default: break;
     }
-    return SL_OK;
+    char key[SL_COLUMN_NAME_MAX + 8];
+    snprintf(key, sizeof key, "sum_%s", a->name);
+    return is_float ? sl_batch_result_add_f64(b, key, f, err) : sl_batch_result_add_u64(b, key, u, err);
 }
 
 /* Index of the accumulator for name, appending one when sum runs over all. */
@@ -124,7 +131,7 @@ static sl_status sum_process(void *state, sl_batch *b, sl_ctx *ctx, sl_error *er
             SL_CHECK(is_numeric_scalar(c), SL_EINVAL,
                      "column '%s' is %s with %d dims, not a numeric scalar", c->name,
                      sl_type_name(c->type), c->ndims);
-            SL_TRY(accumulate(s, k, c, nrows, err));
+            SL_TRY(accumulate(s, k, c, nrows, b, err));
         }
         return SL_OK;
     }
@@ -134,23 +141,7 @@ static sl_status sum_process(void *state, sl_batch *b, sl_ctx *ctx, sl_error *er
             continue;
         int k = acc_index(s, c->name);
         SL_CHECK(k >= 0, SL_EINVAL, "more than %d columns to sum", SL_BATCH_MAX_COLUMNS);
-        SL_TRY(accumulate(s, k, c, nrows, err));
-    }
-    return SL_OK;
-}
-
-static sl_status sum_finish(void *state, sl_ctx *ctx, sl_error *err)
-{
-    sum_state *s = state;
-    for (int k = 0; k < s->nacc; k++) {
-        char key[SL_COLUMN_NAME_MAX + 8];
-        if (!s->typed[k])
-            continue; /* this instance saw no batch, so not the column's type: others did */
-        snprintf(key, sizeof key, "sum_%s", s->acc[k].name);
-        if (s->acc[k].is_float)
-            SL_TRY(sl_ctx_result_add_f64(ctx, key, s->acc[k].f, err));
-        else
-            SL_TRY(sl_ctx_result_add_u64(ctx, key, s->acc[k].u, err));
+        SL_TRY(accumulate(s, k, c, nrows, b, err));
     }
     return SL_OK;
 }
@@ -168,7 +159,6 @@ static const sl_stage_desc sum_desc = {
     .params = sum_params,
     .create = sum_create,
     .process = sum_process,
-    .finish = sum_finish,
     .destroy = sum_destroy,
 };
 

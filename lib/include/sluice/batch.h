@@ -118,6 +118,24 @@ sl_status sl_batch_append_rows(sl_batch *dst, const sl_batch *src, size_t first,
 /* Removes the first n rows (row0 moves on by n). */
 void sl_batch_drop_front(sl_batch *b, size_t n);
 
+/* A total this batch contributes to: a reducer's share of the run result
+ * `key`, added to the result when the batch leaves the pipeline's last
+ * stage, so that totals cover exactly the batches that went through (not
+ * one given up later by on_error, and, with resume, none counted twice).
+ * Under stage placement, the last stage of each rank's part of the pipeline
+ * adds them (they do not travel in a channel, nor in sl_batch_pack).
+ * Adding to a key already on the batch adds to it; the type must stay the
+ * same. At most SL_BATCH_MAX_RESULTS keys. */
+#define SL_BATCH_MAX_RESULTS 32
+#define SL_BATCH_RESULT_KEY_MAX (SL_COLUMN_NAME_MAX + 16)
+sl_status sl_batch_result_add_u64(sl_batch *b, const char *key, uint64_t v, sl_error *err);
+sl_status sl_batch_result_add_f64(sl_batch *b, const char *key, double v, sl_error *err);
+size_t sl_batch_result_count(const sl_batch *b);
+void sl_batch_result_get(const sl_batch *b, size_t i, const char **key, sl_type *type,
+                         uint64_t *u, double *f);
+/* Moves every contribution of src onto dst (adding), leaving src none. */
+sl_status sl_batch_results_move(sl_batch *dst, sl_batch *src, sl_error *err);
+
 /* Makes dst an exact copy of src: header (seq, lidx, rows) and every column
  * with its contents, reusing dst's storage. On failure dst is reset. */
 sl_status sl_batch_copy(sl_batch *dst, const sl_batch *src, sl_error *err);
