@@ -5,13 +5,15 @@ set -eu
 
 PACKAGES="gcc g++ make cmake pkg-config
 libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
-libyaml-dev libgmp-dev libprimesieve-dev primesieve libopenblas-dev
+libyaml-dev libgmp-dev libprimesieve-dev primesieve libopenblas-dev libjansson-dev
 libcriterion-dev"
 
-# Extra packages for a purpose: "$0 sanitizers" adds clang and LLVM's OpenMP
-# runtime (ThreadSanitizer understands it, GCC's libgomp it does not).
+# Extra packages for a purpose: "$0 sanitizers" (what tests/run.sh and CI use)
+# adds clang and LLVM's OpenMP runtime (ThreadSanitizer understands it, GCC's
+# libgomp it does not) and chromium, in which a test opens the page of
+# `sluice report` headless (docs/report.md).
 case "${1:-}" in
-  sanitizers) PACKAGES="$PACKAGES clang libomp-dev libclang-rt-14-dev" ;;
+  sanitizers) PACKAGES="$PACKAGES clang libomp-dev libclang-rt-14-dev chromium" ;;
 esac
 
 missing=""

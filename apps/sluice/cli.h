@@ -20,6 +20,7 @@ int cmd_run(int argc, char **argv);
 int cmd_stages(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Set on MPI ranks other than 0: errors are agreed on and rank 0 prints them. */
 extern bool cli_quiet_errors;

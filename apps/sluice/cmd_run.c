@@ -28,6 +28,8 @@
 #include <sluice/placement.h>
 
 #include "cli.h"
+#include "run_stats.h"
+#include "progress.h"
 
 #define RUN_MAX_THREADS 4096
 /* 15 minutes: far above any batch a pipeline should be cut into (seconds),
@@ -41,7 +43,10 @@ typedef struct run_args {
     const char *output;
     bool force, quiet;
     double watchdog; /* seconds; < 0: not given */
+    progress_mode progress;
+    double progress_interval; /* seconds; < 0: not given */
     const char *schedule, *chunk, *weights;
+    const char *stats, *trace; /* --stats, --trace files; NULL: none */
     char **assign;
     int nassign;
 } run_args;
@@ -58,9 +63,18 @@ static const char run_help[] =
     "      --schedule S   how ranks share the batches: static, dynamic or guided\n"
     "      --chunk N      batches per chunk of the schedule\n"
     "      --weights LIST static: relative share of each rank, e.g. 1,1,2\n"
+    "      --stats FILE   write the run's figures as JSON (see docs/stats.md)\n"
+    "      --trace FILE   write a span per batch, stage, thread and rank in the\n"
+    "                     Chrome trace format (opens in Perfetto)\n"
     "      --watchdog SEC when no batch finishes for SEC seconds, name the stuck\n"
     "                     stage, batch, thread and rank, stop the run and exit with\n"
     "                     status 4 (default: $SLUICE_WATCHDOG, else 900; 0: off)\n"
+    "      --progress WHEN auto (default): on a terminal one updating line on\n"
+    "                     stderr, elsewhere a plain line every --progress-interval\n"
+    "                     seconds, none with --quiet; always: also with --quiet;\n"
+    "                     never: none. No line in the first 2 s of a run\n"
+    "      --progress-interval SEC  seconds between plain lines (default:\n"
+    "                     $SLUICE_PROGRESS_INTERVAL, else 30)\n"
     "  -h, --help         show this help\n\n"
     "STAGE.PARAM=VALUE sets a parameter of the stage named STAGE in the job (or one of\n"
     "concurrency, queue, mode), after the job file's own settings.\n"
@@ -123,9 +137,12 @@ static int parse_args(int argc, char **argv, run_args *a)
     static const struct option longopts[] = {
         {"threads", required_argument, NULL, 't'}, {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},         {"quiet", no_argument, NULL, 'q'},
+        {"stats", required_argument, NULL, 's'},   {"trace", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},          {"schedule", required_argument, NULL, 'S'},
         {"chunk", required_argument, NULL, 'C'},   {"weights", required_argument, NULL, 'W'},
-        {"watchdog", required_argument, NULL, 'D'}, {NULL, 0, NULL, 0}};
+        {"watchdog", required_argument, NULL, 'D'},
+        {"progress", required_argument, NULL, 'P'},
+        {"progress-interval", required_argument, NULL, 'I'}, {NULL, 0, NULL, 0}};
     opterr = 0;
     optind = 1;
     int c;
@@ -142,10 +159,26 @@ static int parse_args(int argc, char **argv, run_args *a)
         case 'S': a->schedule = optarg; break;
         case 'C': a->chunk = optarg; break;
         case 'W': a->weights = optarg; break;
+        case 's':
+        case 'T':
+            if (!*optarg)
+                return cli_usage("run", "%s wants a file name", c == 's' ? "--stats" : "--trace");
+            *(c == 's' ? &a->stats : &a->trace) = optarg;
+            break;
         case 'D':
             if (!parse_seconds(optarg, &a->watchdog))
                 return cli_usage("run", "--watchdog wants seconds from 0 (off) to %.0f, not '%s'",
                                  SL_WATCHDOG_MAX_S, optarg);
+            break;
+        case 'P':
+            if (!progress_parse_mode(optarg, &a->progress))
+                return cli_usage("run", "--progress wants auto, always or never, not '%s'", optarg);
+            break;
+        case 'I':
+            if (!progress_parse_interval(optarg, &a->progress_interval))
+                return cli_usage("run",
+                                 "--progress-interval wants seconds from 0.1 to %.0f, not '%s'",
+                                 PROGRESS_INTERVAL_MAX_S, optarg);
             break;
         case 'h': fputs(run_help, stdout); return CLI_OK;
         default: return cli_bad_option("run", c, argv, optind, optopt);
@@ -157,6 +190,14 @@ static int parse_args(int argc, char **argv, run_args *a)
                          SL_WATCHDOG_MAX_S, env);
     if (a->watchdog < 0)
         a->watchdog = RUN_WATCHDOG_DEFAULT_S;
+    env = getenv("SLUICE_PROGRESS_INTERVAL");
+    if (a->progress_interval < 0 && env && *env &&
+        !progress_parse_interval(env, &a->progress_interval))
+        return cli_usage("run",
+                         "SLUICE_PROGRESS_INTERVAL wants seconds from 0.1 to %.0f, not '%s'",
+                         PROGRESS_INTERVAL_MAX_S, env);
+    if (a->progress_interval < 0)
+        a->progress_interval = PROGRESS_INTERVAL_S;
     if (optind >= argc)
         return cli_usage("run", "no job file given");
     a->job = argv[optind];
@@ -335,15 +376,28 @@ static int run_job(sl_dist *d, const run_args *a)
     int rc = s == SL_OK ? CLI_OK : cli_fail(&err, cli_build_status(s));
     if (rc == CLI_OK) {
         sl_pipeline_set_watchdog(p, a->watchdog);
+        if (a->trace && sl_pipeline_set_trace(p, a->trace, &err) != SL_OK)
+            fprintf(stderr, "sluice: warning: no trace: %s\n", err.msg);
         run_active = p;
         set_signals(true);
+        /* Rank 0 knows only its own batches; a job that places stages on rank
+         * groups runs them in other pipelines, so it shows no progress. */
+        progress_opts po = {.mode = a->progress, .interval_s = a->progress_interval,
+                            .rank = sl_dist_rank(d), .ranks = sl_dist_size(d), .quiet = a->quiet};
+        if (po.ranks > 1 && sl_job_stage_mode(job))
+            po.mode = PROGRESS_NEVER;
+        run_progress *prog = NULL;
+        progress_start(&prog, p, &po);
         s = sl_dist_run(d, p, job, reg, &err);
+        progress_stop(&prog);
         set_signals(false);
         run_active = NULL;
         rc = s == SL_OK ? CLI_OK : run_failed(d, p, &err);
     }
     if (rc == CLI_OK && !a->quiet && sl_dist_rank(d) == 0)
         print_summary(p, opts.output, sl_dist_size(d));
+    if (rc == CLI_OK && sl_dist_rank(d) == 0)
+        rc = run_stats_report(p, a->stats, a->quiet);
     /* The pipeline points into plugins the registry keeps loaded. */
     sl_pipeline_destroy(&p);
     sl_registry_destroy(&reg);
@@ -353,7 +407,7 @@ static int run_job(sl_dist *d, const run_args *a)
 
 int cmd_run(int argc, char **argv)
 {
-    run_args a = {.watchdog = -1};
+    run_args a = {.watchdog = -1, .progress_interval = -1};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;

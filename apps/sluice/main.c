@@ -23,6 +23,7 @@ static const cli_verb verbs[] = {
     {"validate", cmd_validate, "check a job file without running it"},
     {"stages", cmd_stages, "list the stage plugins found"},
     {"inspect", cmd_inspect, "describe one stage and its parameters"},
+    {"report", cmd_report, "draw a run's --stats file as one HTML page"},
 };
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 

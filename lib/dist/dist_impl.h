@@ -73,4 +73,10 @@ sl_status sl__reduce_rows(sl_dist *d, sl_pipeline *p, sl__row_range ***ranges, s
                           sl_error *err);
 void sl__reduce_rows_free(sl_dist *d, sl__row_range **ranges, size_t *nranges);
 
+/* stats_gather.c: every rank's run figures (sluice/stats.h) to rank 0,
+ * which then holds each rank's and the job's, joins the trace parts, and
+ * lets writer's stages (NULL: none; p itself allowed) read the job's figures
+ * (sl_ctx_stats_json). The other ranks hold none. Collective. */
+sl_status sl__stats_gather(sl_dist *d, sl_pipeline *p, sl_pipeline *writer, sl_error *err);
+
 #endif

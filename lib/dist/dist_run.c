@@ -124,6 +124,8 @@ static sl_status conclude(sl_dist *d, sl_pipeline *p, sl_error *err)
     if (s == SL_OK)
         s = sl__reduce_figures(d, p, err);
     if (s == SL_OK)
+        s = sl__stats_gather(d, p, p, err);
+    if (s == SL_OK)
         s = sl__reduce_deadletters(d, &p, 1, p, err);
     SL_TRY(sl_dist_agree(d, s, err, true));
     s = sl__run_finish(p, writer, n, err);

@@ -29,6 +29,7 @@
 
 #include "dist/channel.h"
 #include "dist/dist_impl.h"
+#include "pipeline/metrics.h"
 #include "pipeline/watch.h"
 
 #define TAG_ABORT 999
@@ -212,6 +213,7 @@ static sl_status build_segment(stage_rt *rt, seg_run *g, size_t k, sl_registry *
     };
     SL_TRY(sl_pipeline_create(&g->sub, &o, err));
     sl__watch_inherit(g->sub, rt->full);
+    sl__metrics_inherit(g->sub, rt->full, (int)k);
     g->in = k > 0 ? rt->chans[k - 1] : NULL;
     g->out = g->last + 1 < n ? rt->chans[k] : NULL;
     if (g->in) {
@@ -383,6 +385,7 @@ static void local_figures(stage_rt *rt)
             sl_pipeline_stage_stats(g->sub, g->head + (j - g->first), &st);
             sl__run_set_stage_figures(rt->full, j, st.batches, st.rows, st.busy_s);
             sl__run_set_stage_failures(rt->full, j, st.retries, st.timeouts, st.dropped, st.slow);
+            sl__metrics_copy_stage(rt->full, j, g->sub, g->head + (j - g->first));
         }
         double w = sl_pipeline_wall(g->sub);
         wall = w > wall ? w : wall;
@@ -441,6 +444,8 @@ static sl_status conclude(stage_rt *rt, sl_error *err)
     local_figures(rt);
     if (s == SL_OK)
         s = sl__reduce_figures(d, rt->full, err);
+    if (s == SL_OK)
+        s = sl__stats_gather(d, rt->full, ws ? ws->sub : NULL, err);
     if (s == SL_OK)
         s = gather_dead(rt, ws, err);
     if (s == SL_OK && ws && d->rank == 0) {

@@ -625,9 +625,13 @@ static void execute_rebatch(sl_pipeline *p, pl_job *j, pl_job *keep)
     sl_error err;
     sl_error_clear(&err);
     sl_batch *out = NULL;
+    uint64_t rows_in = j->b ? sl_batch_nrows(j->b) : 0;
     uint64_t t0 = now_ns();
     sl_status s = sl__rebatch_step(p, st, j->b, &out, &err);
-    atomic_fetch_add_explicit(&st->busy_ns, now_ns() - t0, memory_order_relaxed);
+    uint64_t t1 = now_ns();
+    atomic_fetch_add_explicit(&st->busy_ns, t1 - t0, memory_order_relaxed);
+    sl__metrics_job(p, (int)i, out ? sl_batch_seq(out) : 0, t0, t1, rows_in,
+                    out ? sl_batch_nrows(out) : 0, s == SL_OK);
     j->b = NULL; /* the step owns the input from here */
     if (s != SL_OK) {
         fail(p, st, out, 0, s, &err);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/metrics.h"
 #include "pipeline/pipeline_impl.h"
 
 #define PL_MAX_CONCURRENCY 4096
@@ -309,6 +310,7 @@ void sl_pipeline_destroy(sl_pipeline **pp)
     free(p->parked);
     pthread_mutex_destroy(&p->fail_lock);
     pthread_mutex_destroy(&p->results_lock);
+    sl__metrics_free(p);
     free(p->job_name);
     free(p->job_text);
     free(p);

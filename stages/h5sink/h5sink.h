@@ -50,6 +50,11 @@ sl_status sl_h5w_attr_f64(sl_h5w *w, const char *key, double v, sl_error *err);
 /* Writes the run's dead letters (sl_ctx_deadletter_get) as the group
  * /deadletters; nothing when there are none. */
 sl_status sl_h5w_deadletters(sl_h5w *w, const sl_ctx *ctx, sl_error *err);
+/* Writes the run's statistics (sl_ctx_stats_json): the root attribute
+ * stats_json and the group /stats, one row per stage; nothing where the run
+ * holds none (metrics off, ranks other than 0). Timing figures differ from
+ * run to run, so they never go into root datasets. */
+sl_status sl_h5w_stats(sl_h5w *w, const sl_ctx *ctx, sl_error *err);
 sl_status sl_h5w_close(sl_h5w *w, sl_error *err);
 
 /* Closes whatever is still open, ignoring errors (after a failure), and frees

@@ -99,6 +99,8 @@ static sl_status h5sink_finish(void *state, sl_ctx *ctx, sl_error *err)
     if (s == SL_OK)
         s = sl_h5w_deadletters(st->w, ctx, err);
     if (s == SL_OK)
+        s = sl_h5w_stats(st->w, ctx, err);
+    if (s == SL_OK)
         s = sl_h5w_close(st->w, err);
     sl_library_unlock("hdf5");
     SL_TRY(s);

@@ -24,6 +24,9 @@
 #   stage-badinput placements that cannot run on the rank count: exit 2.
 #   h5source   a file read by h5source on 1 to 4 ranks (each rank reads the
 #              hyperslabs of its own batches) gives back the same datasets.
+#   stats      --stats and --trace on 2 ranks (batch mode) and 3 (stage mode):
+#              rank 0's file has every rank's figures, adding up to the job's,
+#              and one trace joined from every rank's part.
 #   watchdog   a batch of rank 1 hangs: rank 1's watchdog names itself, stage
 #              and batch, and the run ends (exit 4 on every rank), whether the
 #              stage stops when asked or has to be ended with its process.
@@ -433,6 +436,46 @@ rebatch)
         fail "placed: $(tail -3 rb-placed.log)"
     same_datasets rb-ref.h5 rb-placed.h5 "rebatch placed np=3"
     grep -q '^  rebatch  *100 ' rb-placed.log || fail "placed: not 100 batches after the rebatch: $(cat rb-placed.log)"
+    ;;
+stats)
+    # Rank 0's stats file and trace speak for the job: per_rank has one
+    # entry per rank whose batch counts add up to the job's, the trace has a
+    # span per batch per stage from every rank, only rank 0 prints the
+    # bottleneck; batch mode on 2 ranks, then stages on rank groups (3 ranks).
+    jsn() { python3 -c "import json, sys; d = json.load(open(sys.argv[1])); print($2)" "$1"; }
+    ARGS="intervals.stop=1e8 intervals.width=1e6"
+    mpi 2 run "$JOBS/primes.yaml" -t 1 -o st.h5 --force $ARGS --stats st.json --trace tr.json \
+        >st.log 2>&1 || fail "batch mode: $(tail -3 st.log)"
+    [ "$(jsn st.json 'd["ranks"]')" = 2 ] || fail "batch mode: ranks = $(jsn st.json 'd["ranks"]')"
+    [ "$(jsn st.json 'sorted({len(s["per_rank"]) for s in d["stages"]})')" = "[2]" ] ||
+        fail "batch mode: per_rank entries: $(jsn st.json '[len(s["per_rank"]) for s in d["stages"]]')"
+    [ "$(jsn st.json 'all(s["batches_out"] == 100 == sum(r["batches_out"] for r in s["per_rank"]) for s in d["stages"])')" = True ] ||
+        fail "batch mode: per-rank batches do not add up to 100: $(jsn st.json '[[r["batches_out"] for r in s["per_rank"]] for s in d["stages"]]')"
+    [ "$(jsn tr.json 'len([e for e in d["traceEvents"] if e["ph"] == "X"])')" = 400 ] ||
+        fail "batch mode: trace spans: $(jsn tr.json 'len([e for e in d["traceEvents"] if e["ph"] == "X"])')"
+    [ "$(jsn tr.json 'sorted({e["pid"] for e in d["traceEvents"] if e["ph"] == "X"})')" = "[0, 1]" ] ||
+        fail "batch mode: trace pids $(jsn tr.json 'sorted({e["pid"] for e in d["traceEvents"]})')"
+    ls tr.json.r* >/dev/null 2>&1 && fail "batch mode: trace parts left: $(ls tr.json.r*)"
+    [ "$(grep -c '^bottleneck: ' st.log)" = 1 ] || fail "batch mode: not one bottleneck line: $(cat st.log)"
+    awk '{ print } /^  - stage: / { s = $3; print "    ranks: \"" (s == "primes" ? "rest" : "0") "\"" }' \
+        "$JOBS/primes.yaml" >st-placed.yaml
+    mpi 3 run st-placed.yaml -t 1 -o sp.h5 --force $ARGS --stats sp.json --trace sp-tr.json \
+        >sp.log 2>&1 || fail "stage mode: $(tail -3 sp.log)"
+    [ "$(jsn sp.json '[len(s["per_rank"]) for s in d["stages"]]')" = "[3, 3, 3, 3]" ] ||
+        fail "stage mode: per_rank entries"
+    [ "$(jsn sp.json '[s["ranks"] for s in d["stages"]]')" = "[1, 2, 1, 1]" ] ||
+        fail "stage mode: ranks per stage $(jsn sp.json '[s["ranks"] for s in d["stages"]]')"
+    [ "$(jsn sp.json 'all(s["batches_out"] == 100 == sum(r["batches_out"] for r in s["per_rank"]) for s in d["stages"])')" = True ] ||
+        fail "stage mode: per-rank batches do not add up to 100"
+    [ "$(jsn sp.json '[r["hosted"] for r in d["stages"][1]["per_rank"]]')" = "[False, True, True]" ] ||
+        fail "stage mode: primes hosted $(jsn sp.json '[r["hosted"] for r in d["stages"][1]["per_rank"]]')"
+    [ "$(jsn sp-tr.json 'sorted({e["pid"] for e in d["traceEvents"] if e["ph"] == "X"})')" = "[0, 1, 2]" ] ||
+        fail "stage mode: trace pids"
+    [ "$(jsn sp-tr.json 'len([e for e in d["traceEvents"] if e["ph"] == "X" and e["name"] == "primes"])')" = 100 ] ||
+        fail "stage mode: primes spans"
+    ls sp-tr.json.r* >/dev/null 2>&1 && fail "stage mode: trace parts left: $(ls sp-tr.json.r*)"
+    h5dump -a /stats_json sp.h5 >/dev/null 2>&1 || fail "stage mode: no stats_json in the output"
+    ok "per-rank figures add up on rank 0, one joined trace, in batch and stage mode"
     ;;
 watchdog)
     # Static blocks of 2 ranks over 100 batches: batch 60 is rank 1's.

@@ -110,6 +110,13 @@ size_t sl_pipeline_batch_bound(const sl_pipeline *p);
  * stages, this rank); the dead letters themselves are on the run's context
  * (sl_ctx_deadletter_count in sluice/stage.h). */
 uint64_t sl_pipeline_dropped(const sl_pipeline *p);
+/* How far the running pipeline is, for a progress line: *done = batches that
+ * have left the last stage or were given up (this rank), *total = the
+ * batches of the job's plan (all ranks; 0 before a plan is known). Safe to
+ * call from any thread while sl_pipeline_run runs, and before or after it;
+ * each figure is read atomically, the two not together, so *done may lag.
+ * Not collective: under MPI each rank sees only its own batches. */
+void sl_pipeline_progress(const sl_pipeline *p, uint64_t *done, uint64_t *total);
 /* Whether the watchdog declared the run hung (it then asked the run to stop,
  * and the run failed). */
 bool sl_pipeline_watchdog_fired(const sl_pipeline *p);

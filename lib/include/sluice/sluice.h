@@ -10,6 +10,7 @@
 #include <sluice/plugin.h>
 #include <sluice/queue.h>
 #include <sluice/stage.h>
+#include <sluice/stats.h>
 #include <sluice/version.h>
 
 #endif

@@ -36,6 +36,7 @@
 #include <sluice/batch.h>
 #include <sluice/error.h>
 #include <sluice/param.h>
+#include <sluice/stats.h>
 #include <sluice/version.h>
 
 #ifdef __cplusplus
@@ -146,6 +147,15 @@ size_t sl_ctx_result_count(const sl_ctx *c);
 /* *type is SL_TYPE_U64 (value in *u) or SL_TYPE_F64 (value in *f). */
 void sl_ctx_result_get(const sl_ctx *c, size_t i, const char **key, sl_type *type, uint64_t *u,
                        double *f);
+
+/* The run's statistics (sluice/stats.h; docs/stats.md), complete in
+ * finish(): as JSON text (schema "sluice-stats/1"; borrowed, valid until the
+ * next call on this run or the end of the run) and per stage of the job.
+ * NULL / 0 / false where the job's figures are not held: with metrics off,
+ * and on every rank but 0 of a multi-rank run. */
+const char *sl_ctx_stats_json(const sl_ctx *c);
+size_t sl_ctx_stats_nstages(const sl_ctx *c);
+bool sl_ctx_stats_stage(const sl_ctx *c, size_t i, sl_stage_metrics *out);
 
 /* --- Libraries that are not thread-safe. ---
  *
