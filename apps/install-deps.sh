@@ -5,15 +5,17 @@ set -eu
 
 PACKAGES="gcc g++ make cmake pkg-config
 libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
-libyaml-dev libgmp-dev libprimesieve-dev primesieve libopenblas-dev libjansson-dev
+libyaml-dev libgmp-dev libprimesieve-dev primesieve libopenblas-dev libjansson-dev zlib1g-dev
 libcriterion-dev"
 
 # Extra packages for a purpose: "$0 sanitizers" (what tests/run.sh and CI use)
 # adds clang and LLVM's OpenMP runtime (ThreadSanitizer understands it, GCC's
-# libgomp it does not) and chromium, in which a test opens the page of
-# `sluice report` headless (docs/report.md).
+# libgomp it does not), chromium, in which a test opens the page of
+# `sluice report` headless (docs/report.md), and Slurm with munge, for the
+# one-node cluster the tests submit the slurm/ job scripts to
+# (slurm/local-cluster.sh, docs/slurm.md).
 case "${1:-}" in
-  sanitizers) PACKAGES="$PACKAGES clang libomp-dev libclang-rt-14-dev chromium" ;;
+  sanitizers) PACKAGES="$PACKAGES clang libomp-dev libclang-rt-14-dev chromium slurm-wlm munge" ;;
 esac
 
 missing=""
