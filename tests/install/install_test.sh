@@ -65,6 +65,9 @@ step "run square.yaml with the installed sluice"
   || { cat "$work/run.txt"; fail "sluice run"; }
 cat "$work/run.txt"
 grep -q "^sum_square = $expected\$" "$work/run.txt" || fail "summary: sum_square is not $expected"
+# The new stage shows in the bottleneck report's table like any other.
+grep -Eq "^  square +[0-9]+% " "$work/run.txt" && grep -q "^bottleneck: " "$work/run.txt" \
+  || { cat "$work/run.txt"; fail "the bottleneck report does not show the square stage"; }
 if command -v h5dump >/dev/null 2>&1; then
   got=$(h5dump -a /sum_square "$work/out.h5" | sed -n 's/^ *(0): *//p')
   [ "$got" = "$expected" ] || fail "out.h5: attribute sum_square is '$got', expected $expected"
