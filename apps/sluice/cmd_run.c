@@ -12,8 +12,10 @@
  * library: a command in a batch job must not sit on its allocation until the
  * time limit because one batch hangs.
  *
- * SIGINT and SIGTERM ask the running pipeline to stop (the run then fails
- * and leaves no output); a second signal of the same kind kills at once.
+ * SIGINT, SIGTERM and SIGUSR1 (Slurm's warning before the time limit, see
+ * docs/slurm.md) ask the running pipeline to stop (the run then fails and
+ * leaves no output: until resume lands, a stopped run is not resumable); a
+ * second signal of the same kind kills at once.
  *
  * Under mpirun or srun every rank runs this same code: each loads the job
  * and builds the pipeline, the ranks agree after each step (so a problem on
@@ -106,6 +108,7 @@ static void set_signals(bool on)
     sa.sa_flags = on ? SA_RESETHAND : 0; /* a second signal ends the process */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* Seconds from 0 (off) to SL_WATCHDOG_MAX_S, in decimal (1.5 and 1e3 too;

@@ -225,12 +225,13 @@ bool progress_start(run_progress **out, const sl_pipeline *p, const progress_opt
     pthread_cond_init(&pr->cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&pr->lock, NULL);
-    /* SIGINT and SIGTERM belong to the main thread (cmd_run.c's handlers);
+    /* SIGINT, SIGTERM and SIGUSR1 belong to the main thread (cmd_run.c's handlers);
      * the thread inherits this mask. */
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     int rc = pthread_create(&pr->thread, NULL, progress_main, pr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
