@@ -234,7 +234,8 @@ sl_status sl__batch_grow_data(sl__batch_slot *s, size_t need, sl_error *err)
     size_t cap = 0;
     void *p = alloc_aligned(want, &cap);
     SL_CHECK(p, SL_ENOMEM, "column '%s': cannot grow data to %zu bytes", c->name, want);
-    memcpy(p, c->data, c->nbytes);
+    if (c->nbytes)
+        memcpy(p, c->data, c->nbytes);
     free(c->data);
     c->data = p;
     c->cap_data = cap;

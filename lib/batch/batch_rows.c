@@ -102,11 +102,13 @@ void sl_batch_drop_front(sl_batch *b, size_t n)
         sl_column *c = &s->col;
         if (c->type != SL_TYPE_BYTES) {
             size_t cut = n * row_bytes(c);
-            memmove(c->data, (char *)c->data + cut, c->nbytes - cut);
+            if (c->nbytes > cut) /* data may be NULL when there is none */
+                memmove(c->data, (char *)c->data + cut, c->nbytes - cut);
             c->nbytes -= cut;
         } else {
             uint64_t cut = c->offsets[n];
-            memmove(c->data, (char *)c->data + cut, c->nbytes - (size_t)cut);
+            if (c->nbytes > cut)
+                memmove(c->data, (char *)c->data + cut, c->nbytes - (size_t)cut);
             for (size_t r = 0; r + n <= s->rows; r++)
                 c->offsets[r] = c->offsets[r + n] - cut;
             c->nbytes -= (size_t)cut;

@@ -7,6 +7,7 @@
  * count adds in a different order, which can change the last bits).
  *
  * Record of one result: key, '\0', one type byte, 8 value bytes. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,9 +105,11 @@ sl_status sl__reduce_results(sl_dist *d, sl_pipeline *p, sl_error *err)
 
 /* Record of one dead letter: seq (8 bytes), attempts (4), stage '\0',
  * error '\0'. Packs those of srcs into buf, or only counts when buf is NULL. */
-static size_t pack_dead(sl_pipeline *const *srcs, size_t nsrcs, char *buf)
+static size_t pack_dead(sl_pipeline *const *srcs, size_t nsrcs, char *buf, size_t budget,
+                        size_t *left_out)
 {
     size_t len = 0;
+    *left_out = 0;
     for (size_t k = 0; k < nsrcs; k++) {
         const sl_ctx *c = sl_pipeline_ctx(srcs[k]);
         for (size_t i = 0; i < sl_ctx_deadletter_count(c); i++) {
@@ -116,6 +119,10 @@ static size_t pack_dead(sl_pipeline *const *srcs, size_t nsrcs, char *buf)
             sl_ctx_deadletter_get(c, i, &seq, &stage, &att, &error);
             uint32_t a = att;
             size_t sl = strlen(stage) + 1, el = strlen(error) + 1;
+            if (len + 12 + sl + el > budget) {
+                ++*left_out;
+                continue;
+            }
             if (buf) {
                 memcpy(buf + len, &seq, 8);
                 memcpy(buf + len + 8, &a, 4);
@@ -131,17 +138,32 @@ static size_t pack_dead(sl_pipeline *const *srcs, size_t nsrcs, char *buf)
 sl_status sl__reduce_deadletters(sl_dist *d, sl_pipeline *const *srcs, size_t nsrcs,
                                  sl_pipeline *dst, sl_error *err)
 {
-    size_t len = pack_dead(srcs, nsrcs, NULL);
-    SL_CHECK(len <= INT32_MAX, SL_ERANGE, "rank %d: %zu bytes of dead letters are too many",
-             d->rank, len);
+    /* Every rank takes part in the gather whatever happens here (an early
+     * return would leave the others waiting in it): a rank sends at most
+     * its share of what an int can count, and nothing when out of memory,
+     * and says so after. */
+    size_t budget = (size_t)INT32_MAX / (size_t)d->size, left = 0;
+    size_t len = pack_dead(srcs, nsrcs, NULL, budget, &left);
     char *mine = calloc(len ? len : 1, 1);
-    SL_CHECK(mine, SL_ENOMEM, "out of memory");
-    pack_dead(srcs, nsrcs, mine);
+    bool oom = !mine;
+    if (mine)
+        pack_dead(srcs, nsrcs, mine, budget, &left);
+    else
+        len = 0;
+    if (left)
+        fprintf(stderr, "sluice: rank %d: %zu dead letters are counted but not listed (too many "
+                        "to gather)\n", d->rank, left);
     char *all;
     int *counts, *displs;
-    sl_status s = gather_bytes(d, mine, (int)len, &all, &counts, &displs, err);
+    sl_status s = gather_bytes(d, mine ? mine : "", (int)len, &all, &counts, &displs, err);
     free(mine);
     SL_TRY(s);
+    if (oom) {
+        free(all);
+        free(counts);
+        free(displs);
+        return SL_FAIL(SL_ENOMEM, "rank %d: out of memory gathering the dead letters", d->rank);
+    }
     for (size_t k = 0; k < nsrcs; k++)
         sl__run_clear_dead(srcs[k]);
     if (dst)

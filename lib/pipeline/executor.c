@@ -325,6 +325,13 @@ static void fire_all(sl_pipeline *p, size_t i, pl_job *keep)
         poke(p, i - 1, keep); /* credits came back to the stage before */
     if (ordered_moved && i > 0)
         poke(p, 0, keep);     /* the window moved: the source may go on */
+    /* The source has seen the end: a rebatch may now send its last rows
+     * (only the source's firer gets here with i == 0, so the flag is its). */
+    if (i == 0 && p->rebatch != SIZE_MAX && !p->rebatch_told &&
+        atomic_load_explicit(&p->feed_end, memory_order_relaxed)) {
+        p->rebatch_told = true;
+        poke(p, p->rebatch, keep);
+    }
 }
 
 static void poke(sl_pipeline *p, size_t i, pl_job *keep)
@@ -395,17 +402,7 @@ static void fold_results(sl_pipeline *p, const sl_batch *b)
         return;
     sl_error err;
     sl_error_clear(&err);
-    sl_status s = SL_OK;
-    pthread_mutex_lock(&p->results_lock);
-    for (size_t i = 0; i < n && s == SL_OK; i++) {
-        const char *key;
-        sl_type t;
-        uint64_t u;
-        double f;
-        sl_batch_result_get(b, i, &key, &t, &u, &f);
-        s = sl__run_result_add(p, key, t, u, f, &err);
-    }
-    pthread_mutex_unlock(&p->results_lock);
+    sl_status s = sl__run_fold_results(p, b, &err);
     if (s != SL_OK)
         fail(p, &p->stages[p->nstages - 1], b, 0, s, &err);
 }
@@ -672,10 +669,12 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
     }
     /* With a retry still possible, keep the input as it came: process()
      * works in place. */
+    bool no_copy = false; /* the input could not be kept: no retry can restore it */
     if (i > 0 && j->attempt < st->pol.retries && !j->orig) {
         s = sl_batch_pool_get(p->pool, &j->orig, &err);
         if (s == SL_OK)
             s = sl_batch_copy(j->orig, j->b, &err);
+        no_copy = s != SL_OK;
     }
     uint64_t t0 = now_ns(), t1 = t0;
     bool timed_out = false;
@@ -683,9 +682,12 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
         uint64_t seq = j->b ? sl_batch_seq(j->b) : j->seq;
         uint64_t rows_in = i > 0 ? sl_batch_nrows(j->b) : 0;
         sl__watch_job_begin(p, (int)i, seq);
+        /* Saved and restored: a stage's own OpenMP tasks may run another job
+         * on this thread at a scheduling point. */
+        uint64_t outer_deadline = sl__tl_deadline_ns;
         sl__tl_deadline_ns = st->timeout_ns ? t0 + st->timeout_ns : 0;
         s = call_stage(p, st, j, &err);
-        sl__tl_deadline_ns = 0;
+        sl__tl_deadline_ns = outer_deadline;
         sl__watch_job_end(p);
         t1 = now_ns();
         atomic_fetch_add_explicit(&st->busy_ns, t1 - t0, memory_order_relaxed);
@@ -708,7 +710,12 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
     if (s != SL_OK) {
         if (err.code == SL_OK)
             sl_error_set(&err, s, __FILE__, __LINE__, __func__, "%s", sl_status_str(s));
-        parked = on_failure(p, i, j, s, timed_out, &err);
+        if (no_copy) {
+            fail(p, st, j->b, j->seq, s, &err);
+            put_batches(p, j);
+        } else {
+            parked = on_failure(p, i, j, s, timed_out, &err);
+        }
         give_back_credit(p, i);
     } else {
         if (j->orig)
@@ -802,6 +809,7 @@ static void reset_counters(sl_pipeline *p)
     atomic_store(&p->next_lidx, 0);
     atomic_store(&p->excl_busy, 0);
     atomic_store(&p->feed_end, false);
+    p->rebatch_told = false;
     atomic_store(&p->absorbed, 0);
     atomic_store(&p->emitted, 0);
     p->nrows_done = 0;
@@ -817,10 +825,14 @@ static void reset_counters(sl_pipeline *p)
         atomic_store(&st->notes, 0);
         atomic_store(&st->slow, 0);
         atomic_store(&st->slow_notes, 0);
+        atomic_store(&st->taken, 0);
         atomic_store(&st->rate_next_ns, 0);
         /* "At most rate batches per second across the job": each of the
          * nranks ranks gets an equal share. */
-        st->rate_gap_ns = st->pol.rate > 0 ? (uint64_t)(1e9 * (double)(p->nranks > 0 ? p->nranks : 1) / st->pol.rate) : 0;
+        /* Clamped to 2^62 ns (146 years): the cast and the sum with a time
+         * stay defined however slow the rate and many the ranks. */
+        double gap = st->pol.rate > 0 ? 1e9 * (double)(p->nranks > 0 ? p->nranks : 1) / st->pol.rate : 0;
+        st->rate_gap_ns = gap > 0x1p62 ? (uint64_t)1 << 62 : (uint64_t)gap;
         atomic_store(&st->credits, st->qcap);
         atomic_store(&st->next, 0);
         atomic_store(&st->poke, 0);
@@ -839,27 +851,30 @@ static bool all_done(sl_pipeline *p)
                            atomic_load(&p->next_lidx) + atomic_load(&p->emitted);
 }
 
-/* Between rounds, with no job running: when only timers (backoffs, rate
- * limits) stand in the way, sleeps until the first, in slices so that a
- * stop request is seen, and returns true. */
-static bool sleep_for_timers(sl_pipeline *p)
+/* Between rounds, with no job running and nothing from outside to wait
+ * for: timers (backoffs, rate limits) stand in the way; sleep until the
+ * first, in slices so that a stop request is seen. */
+static bool timers_pending(sl_pipeline *p)
+{
+    if (atomic_load(&p->wake_ns) != UINT64_MAX)
+        return true;
+    for (size_t k = 0; k < p->nstages; k++)
+        if (atomic_load(&p->stages[k].nparked) > 0)
+            return true;
+    return false;
+}
+
+static void sleep_for_timers(sl_pipeline *p)
 {
     uint64_t w = atomic_load(&p->wake_ns);
-    if (w == UINT64_MAX) {
-        bool parked = false;
-        for (size_t k = 0; k < p->nstages; k++)
-            parked |= atomic_load(&p->stages[k].nparked) > 0;
-        if (!parked)
-            return false;
-        w = now_ns(); /* cannot happen, but never stall on it: look again */
-    }
+    if (w == UINT64_MAX) /* parked jobs waiting for a credit: look again soon */
+        w = now_ns() + 10000000u;
     atomic_store(&p->wake_ns, UINT64_MAX); /* the next round pokes every stage anyway */
     for (uint64_t now = now_ns(); now < w && !atomic_load(&p->stop); now = now_ns()) {
         uint64_t d = w - now < 10000000u ? w - now : 10000000u;
         struct timespec ts = {0, (long)d};
         nanosleep(&ts, NULL);
     }
-    return true;
 }
 
 /* One round: the team runs until no job runs and none can fire. Every
@@ -899,10 +914,14 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
             break;
         if (atomic_load(&p->feed_end) && all_done(p))
             break;
-        if (p->rebatch != SIZE_MAX && sl__rebatch_pending(p))
-            continue; /* its last rows go out in the next round */
-        if (sleep_for_timers(p))
+        /* Input from outside (a feed, a channel) must not wait for a
+         * backoff: with one, wait on it (briefly) and look again. */
+        bool outside = p->waiter.wait || (p->feed && !atomic_load(&p->feed_end));
+        bool timers = timers_pending(p);
+        if (timers && !outside) {
+            sleep_for_timers(p);
             continue;
+        }
         if (p->waiter.wait)
             p->waiter.wait(p->waiter.self, &p->stop);
         else if (p->feed && !atomic_load(&p->feed_end))

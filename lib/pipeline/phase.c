@@ -65,6 +65,22 @@ sl_status sl__run_add_dead(sl_pipeline *p, uint64_t seq, const char *stage, unsi
 
 void sl__run_sort_dead(sl_pipeline *p) { sl__pipeline_dead_sort(p); }
 
+sl_status sl__run_fold_results(sl_pipeline *p, const sl_batch *b, sl_error *err)
+{
+    sl_status s = SL_OK;
+    pthread_mutex_lock(&p->results_lock);
+    for (size_t i = 0; i < sl_batch_result_count(b) && s == SL_OK; i++) {
+        const char *key;
+        sl_type t;
+        uint64_t u;
+        double f;
+        sl_batch_result_get(b, i, &key, &t, &u, &f);
+        s = sl__run_result_add(p, key, t, u, f, err);
+    }
+    pthread_mutex_unlock(&p->results_lock);
+    return s;
+}
+
 size_t sl__run_nresults(const sl_pipeline *p) { return p->nresults; }
 
 void sl__run_result(const sl_pipeline *p, size_t i, const char **key, sl_type *type, uint64_t *u,

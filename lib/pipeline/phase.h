@@ -117,6 +117,9 @@ size_t sl__run_nresults(const sl_pipeline *p);
 void sl__run_result(const sl_pipeline *p, size_t i, const char **key, sl_type *type, uint64_t *u,
                     double *f);
 void sl__run_clear_results(sl_pipeline *p);
+/* Adds a batch's result contributions to the run's results (thread-safe:
+ * under results_lock). */
+sl_status sl__run_fold_results(sl_pipeline *p, const sl_batch *b, sl_error *err);
 /* Adds to (or creates) a result, as sl_ctx_result_add_* do. */
 sl_status sl__run_result_add(sl_pipeline *p, const char *key, sl_type type, uint64_t u, double f,
                              sl_error *err);

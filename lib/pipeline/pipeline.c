@@ -135,8 +135,18 @@ static sl_status check_rebatch(sl_pipeline *p, pl_stage *st, sl_error *err)
 {
     size_t i = (size_t)st->ctx.stage;
     if (st->desc->flags & SL_STAGE_REBATCH) {
-        SL_CHECK(st->desc->kind == SL_KIND_TRANSFORM, SL_EINVAL,
-                 "stage '%s': a rebatch stage is a transform", st->name);
+        SL_CHECK(st->desc->kind == SL_KIND_TRANSFORM &&
+                     !(st->desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY),
+                 SL_EINVAL, "stage '%s': a rebatch stage is a transform that calls no library",
+                 st->name);
+        /* It runs no plugin code, so it cannot fail a batch: a policy for
+         * failures would be silently ignored, so it is refused. */
+        const sl_stage_policy d = SL_STAGE_POLICY_DEFAULT;
+        SL_CHECK(st->pol.retries == d.retries && st->pol.on_error == d.on_error &&
+                     st->pol.timeout_s == d.timeout_s,
+                 SL_EINVAL,
+                 "stage '%s': retries, on_error and timeout do not apply to a rebatch stage",
+                 st->name);
         SL_CHECK(p->rebatch == SIZE_MAX, SL_EINVAL,
                  "stage '%s': the pipeline has a rebatch stage already ('%s'); use one",
                  st->name, p->stages[p->rebatch].name);

@@ -147,6 +147,7 @@ struct sl_pipeline {
      * (inputs whose rows it took) and emitted: the end of the stream is
      * then last stage's + dropped + absorbed == claimed + emitted. */
     size_t rebatch;
+    bool rebatch_told; /* the source's firer told the rebatch the input ended */
     atomic_uint_fast64_t absorbed, emitted;
 
     _Alignas(PL_CACHELINE) atomic_int failed;  /* atomic: 1 once a batch failed */

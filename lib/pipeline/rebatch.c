@@ -29,10 +29,16 @@ sl_status sl__rebatch_step(sl_pipeline *p, pl_stage *st, sl_batch *in, sl_batch 
         st->held = in; /* not contiguous: out with what is gathered first */
         take = sl_batch_nrows(acc);
     } else if (in) {
-        if (sl_batch_nrows(acc) == 0)
+        bool empty = sl_batch_nrows(acc) == 0;
+        if (empty)
             sl_batch_reset(acc); /* a new run of rows: its own columns */
         s = sl_batch_append_rows(acc, in, 0, sl_batch_nrows(in), err);
-        if (s == SL_OK)
+        /* Contributions wait in acc for the next batch out, unless there are
+         * no rows to send them with: a batch's worth of rows always takes
+         * them (below), so an acc without rows holds none. */
+        if (s == SL_OK && empty && sl_batch_nrows(in) == 0)
+            s = sl__run_fold_results(p, in, err);
+        else if (s == SL_OK)
             s = sl_batch_results_move(acc, in, err);
         uint64_t seq = sl_batch_seq(in);
         sl_batch_pool_put(p->pool, in);

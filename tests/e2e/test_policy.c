@@ -211,7 +211,7 @@ Test(policy, a_timeout_turns_a_stuck_batch_into_a_dead_letter)
     const char *dir = e2e_tmpdir();
     char job[512], o[600], args[2048];
     write_job(dir,
-              "    timeout: 200ms\n    on_error: deadletter\n"
+              "    timeout: 1s\n    on_error: deadletter\n"
               "    params: {sleep_seqs: [42], sleep_ms: 60000}",
               job, sizeof job);
     snprintf(o, sizeof o, "%s/o.h5", dir);
@@ -225,7 +225,7 @@ Test(policy, a_timeout_turns_a_stuck_batch_into_a_dead_letter)
     cr_assert_eq(seq[0], 42);
     free(seq);
     char *error = read_str(o, "deadletters/error", 0);
-    cr_assert(strstr(error, "timed out after") && strstr(error, "timeout 0.2 s"), "%s", error);
+    cr_assert(strstr(error, "timed out after") && strstr(error, "timeout 1 s"), "%s", error);
     free(error);
 }
 
@@ -249,14 +249,14 @@ Test(policy, warn_slow_names_the_slow_batch)
 {
     const char *dir = e2e_tmpdir();
     char job[512], o[600], args[2048];
-    write_job(dir, "    warn_slow: 100ms\n    params: {sleep_seqs: [7], sleep_ms: 300}", job,
+    write_job(dir, "    warn_slow: 500ms\n    params: {sleep_seqs: [7], sleep_ms: 1500}", job,
               sizeof job);
     snprintf(o, sizeof o, "%s/o.h5", dir);
     snprintf(args, sizeof args, "run %s -t 2 -o %s", job, o);
     char *out;
     cr_assert_eq(run_capture(args, &out), 0, "%s", out);
-    cr_assert(strstr(out, "sluice: stage 'faulty', batch 7: slow: took 0.") &&
-                  strstr(out, "(warn_slow 0.1 s)"),
+    cr_assert(strstr(out, "sluice: stage 'faulty', batch 7: slow: took 1.") &&
+                  strstr(out, "(warn_slow 0.5 s)"),
               "no slow line for batch 7 in:\n%s", out);
     /* The other 999 batches take microseconds. */
     cr_assert(strstr(out, "slow      1 batch over warn_slow\n"), "summary:\n%s", out);

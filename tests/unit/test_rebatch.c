@@ -288,3 +288,149 @@ Test(rebatch, append_rows_and_drop_front)
     sl_batch_destroy(&a);
     sl_batch_destroy(&b);
 }
+
+/* Review findings, kept as regressions. */
+#include <sys/resource.h>
+#include <time.h>
+
+static atomic_uint sink_attempts;
+static sl_status sink_fails_once(void *s, sl_batch *b, sl_ctx *c, sl_error *err)
+{
+    SL_CHECK(atomic_fetch_add(&sink_attempts, 1) != 0, SL_EKERNEL, "first attempt fails");
+    return check_process(s, b, c, err);
+}
+DESC(sink1_desc, "sink1", SL_KIND_SINK, SL_MODE_SERIAL, .process = sink_fails_once);
+
+static double cpu_s(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return (double)r.ru_utime.tv_sec + 1e-6 * (double)r.ru_utime.tv_usec +
+           (double)r.ru_stime.tv_sec + 1e-6 * (double)r.ru_stime.tv_usec;
+}
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* One batch of 10 rows, with the columns check_process reads. */
+static sl_status plan10(void *s, sl_source_plan *plan, sl_error *err)
+{
+    plan->batches = 1;
+    plan->rows = 10;
+    return SL_OK;
+}
+static sl_status produce10(void *s, uint64_t seq, sl_batch *out, sl_ctx *c, sl_error *err)
+{
+    void *d;
+    sl_batch_set_rows(out, 0, 10);
+    SL_TRY(sl_batch_add(out, "v", SL_TYPE_U64, 0, NULL, &d, err));
+    int bc;
+    SL_TRY(sl_batch_add_bytes(out, "s", &bc, err));
+    for (uint64_t r = 0; r < 10; r++) {
+        ((uint64_t *)d)[r] = r;
+        char txt[32];
+        int len = snprintf(txt, sizeof txt, "row-%llu", (unsigned long long)r);
+        SL_TRY(sl_batch_append_bytes(out, bc, txt, (size_t)len, err));
+    }
+    return SL_OK;
+}
+DESC(src10_desc, "src10", SL_KIND_SOURCE, SL_MODE_PARALLEL, .plan = plan10, .produce = produce10);
+
+/* Rows left in the rebatch while the sink's only job waits out a 1 s
+ * backoff: the run loop must sleep, not spin (it used to, at 100% CPU). */
+Test(rebatch, waiting_for_a_backoff_with_rows_left_does_not_spin)
+{
+    reset(1, 10, 2); /* src10: 10 rows, five batches of 2 after the rebatch */
+    atomic_store(&sink_attempts, 0);
+    sl_pipeline_opts o = {.threads = 2};
+    sl_pipeline *p;
+    sl_error err;
+    cr_assert_eq(sl_pipeline_create(&p, &o, &err), SL_OK, "%s", err.msg);
+    sl_stage_policy q = SL_STAGE_POLICY_DEFAULT;
+    q.retries = 1;
+    q.backoff_s = q.backoff_cap_s = 1.0;
+    cr_assert_eq(add(p, &src10_desc, "src", NULL, NULL, 0, &err), SL_OK, "%s", err.msg);
+    sl_stage_opts so = {0, 1, 0, NULL};
+    cr_assert_eq(sl_pipeline_add(p, &rebatch_desc, "rb", params(&rebatch_desc, "rb", "2"), &so,
+                                 &err),
+                 SL_OK, "%s", err.msg);
+    sl_stage_opts sk = {0, 1, 0, &q};
+    cr_assert_eq(sl_pipeline_add(p, &sink1_desc, "sink", params(&sink1_desc, "sink", NULL), &sk,
+                                 &err),
+                 SL_OK, "%s", err.msg);
+    double c0 = cpu_s(), t0 = wall_s();
+    cr_assert_eq(sl_pipeline_run(p, &err), SL_OK, "%s", err.msg);
+    double cpu = cpu_s() - c0, wall = wall_s() - t0;
+    cr_assert_geq(wall, 0.5, "the backoff (equal jitter: 0.5 .. 1 s) was not waited");
+    cr_assert_lt(cpu, 0.4 * wall, "%.2f s of CPU in %.2f s: the run loop spins", cpu, wall);
+    cr_assert_eq(T.out_batches, 5);
+    sl_pipeline_destroy(&p);
+}
+
+/* Zero-row batches' result contributions are not lost in a rebatch. */
+static sl_status count_one(void *s, sl_batch *b, sl_ctx *c, sl_error *err)
+{
+    return sl_batch_result_add_u64(b, "batches", 1, err);
+}
+DESC(count_desc, "count", SL_KIND_TRANSFORM, SL_MODE_PARALLEL, .process = count_one);
+static sl_status zero_produce(void *s, uint64_t seq, sl_batch *out, sl_ctx *c, sl_error *err)
+{
+    /* Odd batches have 2 rows, even ones none. */
+    sl_batch_set_rows(out, seq / 2 * 2, seq % 2 ? 2 : 0);
+    void *d;
+    return sl_batch_add(out, "v", SL_TYPE_U64, 0, NULL, &d, err);
+}
+static sl_status zero_plan(void *s, sl_source_plan *plan, sl_error *err)
+{
+    plan->batches = 20;
+    plan->rows = 20;
+    return SL_OK;
+}
+DESC(zsrc_desc, "zsrc", SL_KIND_SOURCE, SL_MODE_PARALLEL, .plan = zero_plan,
+     .produce = zero_produce);
+
+Test(rebatch, contributions_of_empty_batches_are_kept)
+{
+    for (int threads = 1; threads <= 2; threads++) {
+        sl_pipeline_opts o = {.threads = threads};
+        sl_pipeline *p;
+        sl_error err;
+        cr_assert_eq(sl_pipeline_create(&p, &o, &err), SL_OK, "%s", err.msg);
+        cr_assert_eq(add(p, &zsrc_desc, "src", NULL, NULL, 0, &err), SL_OK, "%s", err.msg);
+        cr_assert_eq(add(p, &count_desc, "count", NULL, NULL, 0, &err), SL_OK, "%s", err.msg);
+        cr_assert_eq(add(p, &rebatch_desc, "rb", "3", NULL, 0, &err), SL_OK, "%s", err.msg);
+        cr_assert_eq(add(p, &pass_desc, "sink", NULL, NULL, 0, &err), SL_OK, "%s", err.msg);
+        cr_assert_eq(sl_pipeline_run(p, &err), SL_OK, "%s", err.msg);
+        const sl_ctx *c = sl_pipeline_ctx(p);
+        uint64_t n = 0;
+        for (size_t i = 0; i < sl_ctx_result_count(c); i++) {
+            const char *key;
+            uint64_t v;
+            sl_ctx_result_get(c, i, &key, NULL, &v, NULL);
+            if (strcmp(key, "batches") == 0)
+                n = v;
+        }
+        cr_assert_eq(n, 20, "%d threads: %llu of 20 batches counted", threads,
+                     (unsigned long long)n);
+        sl_pipeline_destroy(&p);
+    }
+}
+
+Test(rebatch, a_failure_policy_on_it_is_refused)
+{
+    reset(10, 3, 8);
+    sl_pipeline_opts o = {.threads = 1};
+    sl_pipeline *p;
+    sl_error err;
+    cr_assert_eq(sl_pipeline_create(&p, &o, &err), SL_OK, "%s", err.msg);
+    cr_assert_eq(add(p, &src_desc, "src", NULL, NULL, 0, &err), SL_OK, "%s", err.msg);
+    sl_stage_policy q = SL_STAGE_POLICY_DEFAULT;
+    q.on_error = SL_ON_ERROR_SKIP;
+    cr_assert_eq(add(p, &rebatch_desc, "rb", "8", &q, 0, &err), SL_EINVAL);
+    cr_assert(strstr(err.msg, "do not apply to a rebatch stage"), "got: %s", err.msg);
+    sl_pipeline_destroy(&p);
+}
