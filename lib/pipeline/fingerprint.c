@@ -8,36 +8,7 @@
 #include <sluice/resume.h>
 
 #include "pipeline/pipeline_impl.h"
-
-typedef struct fp_buf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} fp_buf;
-
-static void put(fp_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || b->oom)
-        return;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = 2 * b->cap + (size_t)n + 256;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
+#include "util/strbuf.h"
 
 static const char *mode_name(sl_stage_mode m)
 {
@@ -47,22 +18,22 @@ static const char *mode_name(sl_stage_mode m)
 sl_status sl_pipeline_fingerprint(const sl_pipeline *p, char **out, sl_error *err)
 {
     *out = NULL;
-    fp_buf b = {0};
-    put(&b, "sluice\tfingerprint\t1\n");
-    put(&b, "plan\tbatches\t%llu\n", (unsigned long long)p->total_batches);
-    put(&b, "plan\trows\t%llu\n", (unsigned long long)p->total_rows);
-    put(&b, "pipeline\tstages\t");
+    sl__strbuf b = {0};
+    sl__strbuf_printf(&b, "sluice\tfingerprint\t1\n");
+    sl__strbuf_printf(&b, "plan\tbatches\t%llu\n", (unsigned long long)p->total_batches);
+    sl__strbuf_printf(&b, "plan\trows\t%llu\n", (unsigned long long)p->total_rows);
+    sl__strbuf_printf(&b, "pipeline\tstages\t");
     for (size_t i = 0; i < p->nstages; i++)
-        put(&b, "%s%s", i ? "," : "", p->stages[i].name);
-    put(&b, "\n");
+        sl__strbuf_printf(&b, "%s%s", i ? "," : "", p->stages[i].name);
+    sl__strbuf_printf(&b, "\n");
     for (size_t i = 0; i < p->nstages; i++) {
         const pl_stage *st = &p->stages[i];
-        put(&b, "stage %s\tplugin\t%s\n", st->name, st->desc->name);
-        put(&b, "stage %s\tversion\t%s\n", st->name, st->desc->version ? st->desc->version : "");
-        put(&b, "stage %s\tmode\t%s\n", st->name, mode_name(st->mode));
-        put(&b, "stage %s\ton_error\t%s\n", st->name, sl_on_error_name(st->pol.on_error));
-        put(&b, "stage %s\tretries\t%u\n", st->name, st->pol.retries);
-        put(&b, "stage %s\ttimeout\t%.17g\n", st->name, st->pol.timeout_s);
+        sl__strbuf_printf(&b, "stage %s\tplugin\t%s\n", st->name, st->desc->name);
+        sl__strbuf_printf(&b, "stage %s\tversion\t%s\n", st->name, st->desc->version ? st->desc->version : "");
+        sl__strbuf_printf(&b, "stage %s\tmode\t%s\n", st->name, mode_name(st->mode));
+        sl__strbuf_printf(&b, "stage %s\ton_error\t%s\n", st->name, sl_on_error_name(st->pol.on_error));
+        sl__strbuf_printf(&b, "stage %s\tretries\t%u\n", st->name, st->pol.retries);
+        sl__strbuf_printf(&b, "stage %s\ttimeout\t%.17g\n", st->name, st->pol.timeout_s);
         size_t n = sl_params_format(st->params, NULL, 0);
         char *lines = malloc(n + 1);
         if (!lines) {
@@ -78,7 +49,7 @@ sl_status sl_pipeline_fingerprint(const sl_pipeline *p, char **out, sl_error *er
             char *eq = strchr(l, '=');
             if (eq) {
                 *eq = '\0';
-                put(&b, "stage %s\tparam %s\t%s\n", st->name, l, eq + 1);
+                sl__strbuf_printf(&b, "stage %s\tparam %s\t%s\n", st->name, l, eq + 1);
             }
         }
         free(lines);

@@ -1,12 +1,12 @@
 /* lib/resume/journal.c - the journal's format and its durable appends
  * (journal.h). zlib's crc32 checks each line. */
 #include "resume/journal.h"
+#include "util/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,44 +19,13 @@ struct sl__journal {
     char *path;
 };
 
-typedef struct jbuf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} jbuf;
-
-static void put(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(jbuf *b, const char *fmt, ...)
+static void put_ranges(sl__strbuf *b, const char *name, const sl__row_range *r, size_t n)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || b->oom)
-        return;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = 2 * b->cap + (size_t)n + 128;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-static void put_ranges(jbuf *b, const char *name, const sl__row_range *r, size_t n)
-{
-    put(b, " %s=", name);
+    sl__strbuf_printf(b, " %s=", name);
     if (n == 0)
-        put(b, "-");
+        sl__strbuf_printf(b, "-");
     for (size_t i = 0; i < n; i++)
-        put(b, "%s%" PRIu64 "-%" PRIu64, i ? "," : "", r[i].lo, r[i].hi);
+        sl__strbuf_printf(b, "%s%" PRIu64 "-%" PRIu64, i ? "," : "", r[i].lo, r[i].hi);
 }
 
 /* A name or key may not hold what separates fields and values. */
@@ -114,13 +83,13 @@ sl_status sl__journal_append(sl__journal *j, const sl__jrec *r, sl_error *err)
 {
     SL_CHECK(plain(r->segment) && *r->segment, SL_EINVAL,
              "journal %s: segment name '%s' is empty or holds a separator", j->path, r->segment);
-    jbuf b = {0};
-    put(&b, "seg=%s", r->segment);
+    sl__strbuf b = {0};
+    sl__strbuf_printf(&b, "seg=%s", r->segment);
     put_ranges(&b, "seqs", r->seqs, r->nseqs);
     put_ranges(&b, "rows", r->rows, r->nrows);
-    put(&b, " res=");
+    sl__strbuf_printf(&b, " res=");
     if (r->nres == 0)
-        put(&b, "-");
+        sl__strbuf_printf(&b, "-");
     for (size_t i = 0; i < r->nres; i++) {
         const sl__jresult *x = &r->res[i];
         if (!plain(x->key) || !*x->key) {
@@ -129,17 +98,17 @@ sl_status sl__journal_append(sl__journal *j, const sl__jrec *r, sl_error *err)
                            x->key);
         }
         if (x->type == SL_TYPE_F64)
-            put(&b, "%s%s:f:%a", i ? "," : "", x->key, x->f);
+            sl__strbuf_printf(&b, "%s%s:f:%a", i ? "," : "", x->key, x->f);
         else
-            put(&b, "%s%s:u:%" PRIu64, i ? "," : "", x->key, x->u);
+            sl__strbuf_printf(&b, "%s%s:u:%" PRIu64, i ? "," : "", x->key, x->u);
     }
     if (b.oom) {
         free(b.s);
         return SL_FAIL(SL_ENOMEM, "out of memory");
     }
     uLong crc = crc32(0L, (const Bytef *)b.s, (uInt)b.len);
-    jbuf line = {0};
-    put(&line, "J1 %08lx %s\n", (unsigned long)crc, b.s);
+    sl__strbuf line = {0};
+    sl__strbuf_printf(&line, "J1 %08lx %s\n", (unsigned long)crc, b.s);
     free(b.s);
     if (line.oom) {
         free(line.s);
