@@ -3,10 +3,15 @@
 # Idempotent: installs only what is missing. Needs root (or sudo).
 set -eu
 
+# The last line is for tests/bench (built in every test build, run by
+# bench.smoke): oneTBB and Concurrency Kit are the references of the overhead
+# and queue rows, GNU time measures the memory row's peak RSS.
+
 PACKAGES="gcc g++ make cmake pkg-config
 libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
 libyaml-dev libgmp-dev libprimesieve-dev primesieve libopenblas-dev libjansson-dev zlib1g-dev
-libcriterion-dev"
+libcriterion-dev
+libtbb-dev libck-dev time"
 
 # Extra packages for a purpose: "$0 sanitizers" (what tests/run.sh and CI use)
 # adds clang and LLVM's OpenMP runtime (ThreadSanitizer understands it, GCC's

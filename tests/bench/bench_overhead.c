@@ -1,7 +1,7 @@
 /* tests/bench/bench_overhead.c - what the executor costs per batch and stage.
  *
  * usage: bench_overhead [-n BATCHES] [-k TRANSFORMS] [-r RUNS] [-t THREADS,...]
- *                       [-m MODE,...]
+ *                       [-m MODE,...] [-w]
  *
  * Builds in-process pipelines (no plugins, no file): a source that makes
  * BATCHES batches of one row and no columns, K transforms and a sink whose
@@ -10,10 +10,15 @@
  * concurrency. So the time is the framework's alone: firing, queues, credits,
  * the ordered window, batch recycling, OpenMP tasks.
  *
+ * -w runs one untimed warm-up of BATCHES/10 batches per configuration first
+ * (OpenMP team started, batch pool and allocator warm).
  * For each run (outer loop) and each thread count and mode (inner loops,
  * so configurations alternate on a noisy machine) prints one line:
- *   run R mode M threads T batches N stages S seconds W ns_batch X ns_batch_stage Y
- * where S = K + 2 (source and sink included), X = W / N and Y = X / S.
+ *   run R mode M threads T batches N stages S tokens L seconds W ns_batch X ns_batch_stage Y
+ * where S = K + 2 (source and sink included), L = sl_pipeline_batch_bound
+ * (the most batches the queue capacities and concurrencies let be alive at
+ * once: bench_tbb's max_number_of_live_tokens for the same line),
+ * X = W / N and Y = X / S.
  * Exit status 0, 1 when a run fails or loses batches, 2 on bad usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +67,8 @@ static const sl_stage_desc d_snk = STAGE("snk", SL_KIND_SINK, .process = b_nothi
 
 static const char *const mode_names[] = {"", "parallel", "serial", "ordered"};
 
-/* Seconds for one run, or a negative value on failure. */
-static double run_once(int threads, int mode, int k)
+/* Seconds for one run, or a negative value on failure; *tokens: the batch bound. */
+static double run_once(int threads, int mode, int k, size_t *tokens)
 {
     sl_error err;
     sl_pipeline_opts o = {.threads = threads};
@@ -81,6 +86,7 @@ static double run_once(int threads, int mode, int k)
             sl_pipeline_add(p, d, name, params, &so, &err) != SL_OK)
             goto out;
     }
+    *tokens = sl_pipeline_batch_bound(p);
     double t0 = now_s();
     if (sl_pipeline_run(p, &err) != SL_OK)
         goto out;
@@ -119,11 +125,15 @@ static int parse_list(char *s, int *out, int max, int mode_names_ok)
 
 int main(int argc, char **argv)
 {
-    int k = 1, runs = 5;
+    int k = 1, runs = 5, warm = 0;
     int threads[8] = {1, 2}, nthreads = 2;
     int modes[3] = {SL_MODE_PARALLEL, SL_MODE_SERIAL, SL_MODE_ORDERED}, nmodes = 3;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
+        if (strcmp(opt, "-w") == 0) {
+            warm = 1;
+            continue;
+        }
         char *val = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = val != NULL;
         if (ok && strcmp(opt, "-n") == 0)
@@ -140,23 +150,33 @@ int main(int argc, char **argv)
             ok = 0;
         if (!ok) {
             fprintf(stderr, "usage: bench_overhead [-n BATCHES] [-k TRANSFORMS] [-r RUNS] "
-                            "[-t THREADS,...] [-m parallel,serial,ordered]\n");
+                            "[-t THREADS,...] [-m parallel,serial,ordered] [-w]\n");
             return 2;
         }
         i++;
     }
     int stages = k + 2;
+    size_t tokens = 0;
+    if (warm) {
+        uint64_t n = g_batches;
+        g_batches = n / 10 + 1;
+        for (int ti = 0; ti < nthreads; ti++)
+            for (int mi = 0; mi < nmodes; mi++)
+                if (run_once(threads[ti], modes[mi], k, &tokens) < 0)
+                    return 1;
+        g_batches = n;
+    }
     for (int r = 0; r < runs; r++)
         for (int ti = 0; ti < nthreads; ti++)
             for (int mi = 0; mi < nmodes; mi++) {
-                double s = run_once(threads[ti], modes[mi], k);
+                double s = run_once(threads[ti], modes[mi], k, &tokens);
                 if (s < 0)
                     return 1;
                 double per = s * 1e9 / (double)g_batches;
-                printf("run %d mode %s threads %d batches %llu stages %d seconds %.6f "
+                printf("run %d mode %s threads %d batches %llu stages %d tokens %zu seconds %.6f "
                        "ns_batch %.1f ns_batch_stage %.1f\n",
                        r, mode_names[modes[mi]], threads[ti], (unsigned long long)g_batches,
-                       stages, s, per, per / stages);
+                       stages, tokens, s, per, per / stages);
                 fflush(stdout);
             }
     return 0;
