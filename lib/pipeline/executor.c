@@ -809,6 +809,7 @@ static void reset_counters(sl_pipeline *p)
     atomic_store(&p->next_lidx, 0);
     atomic_store(&p->excl_busy, 0);
     atomic_store(&p->feed_end, false);
+    atomic_store(&p->nfold, 0);
     p->rebatch_told = false;
     atomic_store(&p->absorbed, 0);
     atomic_store(&p->emitted, 0);
@@ -938,6 +939,7 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
         return err->code;
     }
     sl__pipeline_dead_sort(p);
+    SL_TRY(sl__run_fold_flush(p, err));
     uint64_t done = atomic_load(&p->stages[p->nstages - 1].completed) + atomic_load(&p->dropped);
     uint64_t claimed = atomic_load(&p->next_lidx);
     bool end = atomic_load(&p->feed_end) && all_done(p);

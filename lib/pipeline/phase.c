@@ -1,6 +1,7 @@
 /* lib/pipeline/phase.c - what the distribution layer reads and replaces
  * between the phases of a run (see phase.h). Called single-threaded, between
  * phases, never while batches run. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,20 +66,83 @@ sl_status sl__run_add_dead(sl_pipeline *p, uint64_t seq, const char *stage, unsi
 
 void sl__run_sort_dead(sl_pipeline *p) { sl__pipeline_dead_sort(p); }
 
+/* The slot for key, claiming one the first time (the only lock: once per
+ * name and run). */
+static struct pl_fold *fold_slot(sl_pipeline *p, const char *key, sl_type t, sl_error *err)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        size_t n = atomic_load_explicit(&p->nfold, memory_order_acquire);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(p->fold[i].key, key) == 0) {
+                if (p->fold[i].type != t) {
+                    sl_error_set(err, SL_EINVAL, __FILE__, __LINE__, __func__,
+                                 "result '%s' was added as %s and now as %s", key,
+                                 sl_type_name(p->fold[i].type), sl_type_name(t));
+                    return NULL;
+                }
+                return &p->fold[i];
+            }
+        if (pass == 1)
+            break;
+        pthread_mutex_lock(&p->fold_lock);
+        n = atomic_load_explicit(&p->nfold, memory_order_relaxed);
+        bool there = false;
+        for (size_t i = 0; i < n && !there; i++)
+            there = strcmp(p->fold[i].key, key) == 0;
+        if (!there && n < PL_MAX_FOLDS) {
+            struct pl_fold *f = &p->fold[n];
+            snprintf(f->key, sizeof f->key, "%s", key);
+            f->type = t;
+            atomic_store_explicit(&f->v, 0, memory_order_relaxed);
+            atomic_store_explicit(&p->nfold, n + 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&p->fold_lock);
+    }
+    sl_error_set(err, SL_ERANGE, __FILE__, __LINE__, __func__,
+                 "result '%s': batches contribute to more than %d results", key, PL_MAX_FOLDS);
+    return NULL;
+}
+
 sl_status sl__run_fold_results(sl_pipeline *p, const sl_batch *b, sl_error *err)
 {
-    sl_status s = SL_OK;
-    pthread_mutex_lock(&p->results_lock);
-    for (size_t i = 0; i < sl_batch_result_count(b) && s == SL_OK; i++) {
+    for (size_t i = 0; i < sl_batch_result_count(b); i++) {
         const char *key;
         sl_type t;
         uint64_t u;
         double f;
         sl_batch_result_get(b, i, &key, &t, &u, &f);
-        s = sl__run_result_add(p, key, t, u, f, err);
+        struct pl_fold *slot = fold_slot(p, key, t, err);
+        if (!slot)
+            return err->code;
+        if (t != SL_TYPE_F64) {
+            atomic_fetch_add_explicit(&slot->v, u, memory_order_relaxed);
+            continue;
+        }
+        uint64_t old = atomic_load_explicit(&slot->v, memory_order_relaxed), nw;
+        do {
+            double sum;
+            memcpy(&sum, &old, sizeof sum);
+            sum += f;
+            memcpy(&nw, &sum, sizeof nw);
+        } while (!atomic_compare_exchange_weak_explicit(&slot->v, &old, nw, memory_order_relaxed,
+                                                        memory_order_relaxed));
     }
-    pthread_mutex_unlock(&p->results_lock);
-    return s;
+    return SL_OK;
+}
+
+sl_status sl__run_fold_flush(sl_pipeline *p, sl_error *err)
+{
+    size_t n = atomic_load(&p->nfold);
+    atomic_store(&p->nfold, 0);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = atomic_load(&p->fold[i].v);
+        double f = 0;
+        memcpy(&f, &v, sizeof f);
+        bool fl = p->fold[i].type == SL_TYPE_F64;
+        SL_TRY(sl__run_result_add(p, p->fold[i].key, p->fold[i].type, fl ? 0 : v, fl ? f : 0,
+                                  err));
+    }
+    return SL_OK;
 }
 
 size_t sl__run_nresults(const sl_pipeline *p) { return p->nresults; }

@@ -117,9 +117,11 @@ size_t sl__run_nresults(const sl_pipeline *p);
 void sl__run_result(const sl_pipeline *p, size_t i, const char **key, sl_type *type, uint64_t *u,
                     double *f);
 void sl__run_clear_results(sl_pipeline *p);
-/* Adds a batch's result contributions to the run's results (thread-safe:
- * under results_lock). */
+/* Adds a batch's result contributions to the run's running totals (any
+ * thread; atomic adds, a lock only the first time a name is seen); flush
+ * moves the totals into the results once no batch runs. */
 sl_status sl__run_fold_results(sl_pipeline *p, const sl_batch *b, sl_error *err);
+sl_status sl__run_fold_flush(sl_pipeline *p, sl_error *err);
 /* Adds to (or creates) a result, as sl_ctx_result_add_* do. */
 sl_status sl__run_result_add(sl_pipeline *p, const char *key, sl_type type, uint64_t u, double f,
                              sl_error *err);

@@ -29,7 +29,7 @@ sl_status sl_pipeline_create(sl_pipeline **out, const sl_pipeline_opts *opts, sl
     p->nranks = 1;
     pthread_mutex_init(&p->rows_lock, NULL);
     pthread_mutex_init(&p->fail_lock, NULL);
-    pthread_mutex_init(&p->results_lock, NULL);
+    pthread_mutex_init(&p->fold_lock, NULL);
     p->rebatch = SIZE_MAX;
     p->force = opts->force;
     p->validate_only = opts->validate_only;
@@ -319,7 +319,7 @@ void sl_pipeline_destroy(sl_pipeline **pp)
     sl__pipeline_dead_free(p);
     free(p->parked);
     pthread_mutex_destroy(&p->fail_lock);
-    pthread_mutex_destroy(&p->results_lock);
+    pthread_mutex_destroy(&p->fold_lock);
     sl__metrics_free(p);
     free(p->job_name);
     free(p->job_text);

@@ -21,6 +21,7 @@
 #include "pipeline/phase.h"
 
 #define PL_CACHELINE 64
+#define PL_MAX_FOLDS 64 /* distinct result names batches may contribute to */
 
 struct sl_ctx {
     struct sl_pipeline *p;
@@ -163,7 +164,18 @@ struct sl_pipeline {
      * copies exactly these rows of this rank's part file. */
     bool record_rows;
     pthread_mutex_t rows_lock;
-    pthread_mutex_t results_lock; /* folding batches' result contributions */
+    /* Batches' result contributions, added up during the run without a lock
+     * on the batch path (sl__run_fold_results): one slot per result name,
+     * claimed under fold_lock the first time a name is seen (published by
+     * nfold, release), then summed with atomic adds. Moved into `results`
+     * when the batches are done (sl__run_fold_flush). */
+    pthread_mutex_t fold_lock;
+    struct pl_fold {
+        char key[SL_BATCH_RESULT_KEY_MAX];
+        sl_type type;
+        atomic_uint_fast64_t v; /* the u64 sum, or the bits of the f64 sum */
+    } fold[PL_MAX_FOLDS];
+    atomic_size_t nfold;
     sl__row_range *rows_done;
     size_t nrows_done, cap_rows_done;
 
