@@ -72,3 +72,19 @@ sl_status sl_h5w_attr_f64(sl_h5w *w, const char *key, double v, sl_error *err)
 {
     return put_attr(w, key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v, err);
 }
+
+sl_status sl__h5w_put_1d(sl_h5w *w, hid_t g, const char *group, const char *name, hid_t ftype,
+                         hid_t mtype, hsize_t n, const void *buf, const char *what,
+                         sl_error *err)
+{
+    hid_t sp = H5Screate_simple(1, &n, NULL), d = H5I_INVALID_HID;
+    if (sp >= 0)
+        d = H5Dcreate2(g, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    bool ok = d >= 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
+    char dset[128];
+    snprintf(dset, sizeof dset, "%s/%s", group, name);
+    sl_status s = ok ? SL_OK : H5W_FAIL(w, dset, what);
+    H5Dclose(d);
+    H5Sclose(sp);
+    return s;
+}

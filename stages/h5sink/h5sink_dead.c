@@ -11,21 +11,10 @@
 
 #include "h5sink_impl.h"
 
-/* Writes one 1-D dataset of n elements under group g. */
-static sl_status put_column(sl_h5w *w, hid_t g, const char *name, hid_t ftype, hid_t mtype,
-                            hsize_t n, const void *buf, sl_error *err)
-{
-    hid_t sp = H5Screate_simple(1, &n, NULL), d = H5I_INVALID_HID;
-    if (sp >= 0)
-        d = H5Dcreate2(g, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    bool ok = d >= 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
-    char dset[64];
-    snprintf(dset, sizeof dset, "deadletters/%s", name);
-    sl_status s = ok ? SL_OK : H5W_FAIL(w, dset, "cannot write the dead letters");
-    H5Dclose(d);
-    H5Sclose(sp);
-    return s;
-}
+/* One 1-D dataset of n rows in the group (w, g and err from the caller). */
+#define PUT(name, ftype, mtype, n, buf)                                                   \
+    sl__h5w_put_1d(w, g, "deadletters", name, ftype, mtype, n, buf,                          \
+                   "cannot write the dead letters", err)
 
 sl_status sl_h5w_deadletters(sl_h5w *w, const sl_ctx *ctx, sl_error *err)
 {
@@ -52,13 +41,13 @@ sl_status sl_h5w_deadletters(sl_h5w *w, const sl_ctx *ctx, sl_error *err)
             s = H5W_FAIL(w, NULL, "cannot create the group 'deadletters'");
     }
     if (s == SL_OK)
-        s = put_column(w, g, "seq", H5T_STD_U64LE, H5T_NATIVE_UINT64, n, seq, err);
+        s = PUT("seq", H5T_STD_U64LE, H5T_NATIVE_UINT64, n, seq);
     if (s == SL_OK)
-        s = put_column(w, g, "stage", str, str, n, stage, err);
+        s = PUT("stage", str, str, n, stage);
     if (s == SL_OK)
-        s = put_column(w, g, "attempts", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, att, err);
+        s = PUT("attempts", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, att);
     if (s == SL_OK)
-        s = put_column(w, g, "error", str, str, n, error, err);
+        s = PUT("error", str, str, n, error);
     if (g >= 0)
         H5Gclose(g);
     if (str >= 0)

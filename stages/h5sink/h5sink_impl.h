@@ -37,6 +37,11 @@ struct sl_h5w {
  * and clears the HDF5 error stack. dset may be NULL. Returns SL_EIO. */
 sl_status sl__h5w_fail(const sl_h5w *w, const char *dset, const char *what, sl_error *err,
                        const char *file, int line, const char *func);
+/* Writes the 1-D dataset group/name of n elements from buf under g; on
+ * failure err names "group/name" and `what` was being done. */
+sl_status sl__h5w_put_1d(sl_h5w *w, hid_t g, const char *group, const char *name, hid_t ftype,
+                         hid_t mtype, hsize_t n, const void *buf, const char *what,
+                         sl_error *err);
 #define H5W_FAIL(w, dset, what) sl__h5w_fail((w), (dset), (what), err, __FILE__, __LINE__, __func__)
 
 /* Turns off HDF5's printing of its error stack (per thread in threadsafe builds). */

@@ -12,6 +12,11 @@
 
 #include "h5sink_impl.h"
 
+/* One 1-D dataset of n rows in the group (w, g and err from the caller). */
+#define PUT(name, ftype, mtype, n, buf)                                                   \
+    sl__h5w_put_1d(w, g, "stats", name, ftype, mtype, n, buf,                          \
+                   "cannot write the statistics", err)
+
 typedef struct stats_col {
     const char *name;
     size_t off; /* of the double, or of the uint64_t when u64 */
@@ -28,21 +33,6 @@ static const stats_col stats_cols[] = {
     F64(p90_ms),       F64(p99_ms),       F64(max_ms),
 };
 
-static sl_status put(sl_h5w *w, hid_t g, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
-                     const void *buf, sl_error *err)
-{
-    hid_t sp = H5Screate_simple(1, &n, NULL), d = H5I_INVALID_HID;
-    if (sp >= 0)
-        d = H5Dcreate2(g, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    bool ok = d >= 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
-    char dset[64];
-    snprintf(dset, sizeof dset, "stats/%s", name);
-    sl_status s = ok ? SL_OK : H5W_FAIL(w, dset, "cannot write the statistics");
-    H5Dclose(d);
-    H5Sclose(sp);
-    return s;
-}
-
 static sl_status put_names(sl_h5w *w, hid_t g, const sl_stage_metrics *m, size_t n,
                            sl_error *err)
 {
@@ -57,9 +47,9 @@ static sl_status put_names(sl_h5w *w, hid_t g, const sl_stage_metrics *m, size_t
         plugins[i] = m[i].plugin;
     }
     if (s == SL_OK)
-        s = put(w, g, "stage", str, str, n, names, err);
+        s = PUT("stage", str, str, n, names);
     if (s == SL_OK)
-        s = put(w, g, "plugin", str, str, n, plugins, err);
+        s = PUT("plugin", str, str, n, plugins);
     if (str >= 0)
         H5Tclose(str);
     free(names);
@@ -82,8 +72,8 @@ static sl_status put_figures(sl_h5w *w, hid_t g, const sl_stage_metrics *m, size
             else
                 ((double *)col)[i] = *(const double *)(const void *)base;
         }
-        s = sc->u64 ? put(w, g, sc->name, H5T_STD_U64LE, H5T_NATIVE_UINT64, n, col, err)
-                    : put(w, g, sc->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, n, col, err);
+        s = sc->u64 ? PUT(sc->name, H5T_STD_U64LE, H5T_NATIVE_UINT64, n, col)
+                    : PUT(sc->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, n, col);
     }
     free(col);
     return s;
