@@ -13,7 +13,7 @@
 
 #include <sluice/sluice.h>
 
-enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_HUNG = SL_WATCHDOG_EXIT_STATUS };
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_RESUMABLE = 3, CLI_HUNG = SL_WATCHDOG_EXIT_STATUS };
 
 /* Each verb gets argv with argv[0] == the verb's name. */
 int cmd_run(int argc, char **argv);

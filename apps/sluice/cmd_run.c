@@ -13,9 +13,11 @@
  * time limit because one batch hangs.
  *
  * SIGINT, SIGTERM and SIGUSR1 (Slurm's warning before the time limit, see
- * docs/slurm.md) ask the running pipeline to stop (the run then fails and
- * leaves no output: until resume lands, a stopped run is not resumable); a
- * second signal of the same kind kills at once.
+ * docs/slurm.md) ask the running pipeline to stop: the first lets the
+ * batches in flight go through, the second abandons them, and either way
+ * the run checkpoints what finished and exits 3, resumable (a third signal
+ * ends the process at once; the last checkpoint is still there). See
+ * docs/resume.md.
  *
  * Under mpirun or srun every rank runs this same code: each loads the job
  * and builds the pipeline, the ranks agree after each step (so a problem on
@@ -25,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sluice/dist.h>
 #include <sluice/placement.h>
@@ -49,6 +53,8 @@ typedef struct run_args {
     double progress_interval; /* seconds; < 0: not given */
     const char *schedule, *chunk, *weights;
     const char *stats, *trace; /* --stats, --trace files; NULL: none */
+    bool resume, retry_dead;
+    double checkpoint; /* seconds; < 0: not given */
     char **assign;
     int nassign;
 } run_args;
@@ -60,7 +66,13 @@ static const char run_help[] =
     "  -t, --threads N    worker threads (default: the job's 'threads', else OpenMP's)\n"
     "  -o, --output PATH  file the sink writes (default: the job's 'output'); a relative\n"
     "                     path is relative to the current directory\n"
-    "      --force        replace PATH if it exists\n"
+    "      --force        replace PATH if it exists (and start over, when an\n"
+    "                     interrupted run left PATH.sluice/)\n"
+    "      --resume       continue the run that PATH.sluice/ holds: skip the batches\n"
+    "                     it finished (starts from the beginning when there is none)\n"
+    "      --retry-deadletters  with --resume: run the dead letters' batches again\n"
+    "      --checkpoint SEC  seconds between checkpoints of the finished batches\n"
+    "                     (default 60; 0: only when stopped)\n"
     "  -q, --quiet        print nothing on success\n"
     "      --schedule S   how ranks share the batches: static, dynamic or guided\n"
     "      --chunk N      batches per chunk of the schedule\n"
@@ -84,19 +96,35 @@ static const char run_help[] =
     "Under mpirun (or srun) every rank runs its share of the batches; the output and\n"
     "the totals are the same for any rank count (see docs/distributed.md).\n\n"
     "exit status: 0 success, 1 the run failed, 2 bad input or usage (job file,\n"
-    "parameters, unknown stage, output path, command line), 4 the watchdog found the\n"
+    "parameters, unknown stage, output path, command line), 3 stopped by a signal\n"
+    "(SIGTERM, SIGINT, SIGUSR1) and resumable with --resume, 4 the watchdog found the\n"
     "run hung. A crash in a stage (SIGSEGV, SIGBUS, SIGFPE, ...) names the stage,\n"
     "batch and plugin on stderr and ends the process by that signal (128+N in a\n"
     "shell). See docs/failures.md.\n";
 
 /* The pipeline SIGINT/SIGTERM should stop; set only while it runs. */
 static sl_pipeline *volatile run_active;
+static volatile sig_atomic_t run_signals, run_stopped;
+
+static void set_signals(bool on);
 
 static void on_signal(int sig)
 {
+    (void)sig;
     sl_pipeline *p = run_active;
-    if (p)
+    run_stopped = 1;
+    if (!p)
+        return;
+    if (run_signals++ == 0) {
+        static const char msg[] = "sluice: stopping: letting the batches in flight finish "
+                                  "(signal again to abandon them)\n";
+        sl_pipeline_request_drain(p);
+        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)w;
+    } else {
         sl_pipeline_request_stop(p);
+        set_signals(false); /* a third signal ends the process */
+    }
 }
 
 static void set_signals(bool on)
@@ -105,7 +133,6 @@ static void set_signals(bool on)
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = on ? on_signal : SIG_DFL;
-    sa.sa_flags = on ? SA_RESETHAND : 0; /* a second signal ends the process */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
@@ -145,7 +172,10 @@ static int parse_args(int argc, char **argv, run_args *a)
         {"chunk", required_argument, NULL, 'C'},   {"weights", required_argument, NULL, 'W'},
         {"watchdog", required_argument, NULL, 'D'},
         {"progress", required_argument, NULL, 'P'},
-        {"progress-interval", required_argument, NULL, 'I'}, {NULL, 0, NULL, 0}};
+        {"progress-interval", required_argument, NULL, 'I'},
+        {"resume", no_argument, NULL, 'R'},
+        {"retry-deadletters", no_argument, NULL, 'X'},
+        {"checkpoint", required_argument, NULL, 'K'}, {NULL, 0, NULL, 0}};
     opterr = 0;
     optind = 1;
     int c;
@@ -183,6 +213,13 @@ static int parse_args(int argc, char **argv, run_args *a)
                                  "--progress-interval wants seconds from 0.1 to %.0f, not '%s'",
                                  PROGRESS_INTERVAL_MAX_S, optarg);
             break;
+        case 'R': a->resume = true; break;
+        case 'X': a->retry_dead = true; break;
+        case 'K':
+            if (!parse_seconds(optarg, &a->checkpoint))
+                return cli_usage("run", "--checkpoint wants seconds from 0 to %.0f, not '%s'",
+                                 SL_WATCHDOG_MAX_S, optarg);
+            break;
         case 'h': fputs(run_help, stdout); return CLI_OK;
         default: return cli_bad_option("run", c, argv, optind, optopt);
         }
@@ -203,6 +240,11 @@ static int parse_args(int argc, char **argv, run_args *a)
         a->progress_interval = PROGRESS_INTERVAL_S;
     if (optind >= argc)
         return cli_usage("run", "no job file given");
+    if (a->retry_dead && !a->resume)
+        return cli_usage("run", "--retry-deadletters goes with --resume");
+    if (a->resume && a->force)
+        return cli_usage("run", "--resume and --force contradict each other (continue, or "
+                                "start over)");
     a->job = argv[optind];
     a->assign = argv + optind + 1;
     a->nassign = argc - optind - 1;
@@ -255,6 +297,9 @@ static void print_summary(const sl_pipeline *p, const char *output, int ranks)
 {
     if (ranks > 1)
         printf("ranks     %d\n", ranks);
+    if (sl_pipeline_batches_resumed(p))
+        printf("resumed   %llu batches finished by earlier runs\n",
+               (unsigned long long)sl_pipeline_batches_resumed(p));
     printf("threads   %d%s\nbatches   %llu\nrows      %llu\nwall      %.3f s\n",
            sl_pipeline_threads(p), ranks > 1 ? " per rank" : "",
            (unsigned long long)sl_pipeline_batches(p),
@@ -331,16 +376,22 @@ static sl_status load_job(sl_job **out, const run_args *a, sl_error *err)
 /* After a failed run (every rank gets here: sl_dist_run agrees on the
  * outcome): prints the error and says whether any rank's watchdog fired, so
  * that every rank exits with the same status. Collective. */
-static int run_failed(sl_dist *d, const sl_pipeline *p, const sl_error *err)
+static int run_failed(sl_dist *d, const sl_pipeline *p, const sl_error *err, const char *job)
 {
     cli_fail(err, CLI_FAILED);
+    /* Every rank of a stopped run kept its part: say how to go on. */
+    if (sl_pipeline_state_dir(p) && sl_dist_rank(d) == 0)
+        fprintf(stderr, "sluice: the finished batches are kept in %s; continue with: sluice run "
+                        "%s --resume\n", sl_pipeline_state_dir(p), job);
     sl_error werr;
     sl_error_clear(&werr);
     bool fired = sl_pipeline_watchdog_fired(p);
     if (fired)
         sl_error_set(&werr, SL_ECANCELED, __FILE__, __LINE__, __func__, "the run hung");
-    return sl_dist_agree(d, fired ? SL_ECANCELED : SL_OK, &werr, false) == SL_OK ? CLI_FAILED
-                                                                                 : CLI_HUNG;
+    if (sl_dist_agree(d, fired ? SL_ECANCELED : SL_OK, &werr, false) != SL_OK)
+        return CLI_HUNG;
+    /* The ranks agreed on err, and on keeping a state: the same on all. */
+    return err->code == SL_ECANCELED && sl_pipeline_resumable(p) ? CLI_RESUMABLE : CLI_FAILED;
 }
 
 /* Loads, builds and runs the job on this rank; returns the exit status
@@ -364,7 +415,20 @@ static int run_job(sl_dist *d, const run_args *a)
         .force = a->force,
         .job_name = sl_job_name(job),
         .job_text = sl_job_text(job),
+        .resume = a->resume,
+        .retry_deadletters = a->retry_dead,
+        .checkpoint_s = a->checkpoint < 0 ? 0 : a->checkpoint == 0 ? -1 : a->checkpoint,
     };
+    /* A requeued job whose run had finished: its output is complete. */
+    struct stat sb;
+    char state[4096];
+    snprintf(state, sizeof state, "%s.sluice", opts.output ? opts.output : "");
+    if (a->resume && opts.output && lstat(opts.output, &sb) == 0 && lstat(state, &sb) != 0) {
+        if (sl_dist_rank(d) == 0 && !a->quiet)
+            printf("nothing to resume: %s is complete\n", opts.output);
+        sl_job_destroy(&job);
+        return CLI_OK;
+    }
     sl_registry *reg = NULL;
     sl_pipeline *p = NULL;
     s = sl_registry_create(&reg, &err);
@@ -373,6 +437,9 @@ static int run_job(sl_dist *d, const run_args *a)
     const char *warning = NULL;
     if (s == SL_OK)
         s = sl_dist_check(d, p, job, &warning, &err);
+    /* Rank 0 alone: the others may find the state rank 0 is making. */
+    if (s == SL_OK && sl_dist_rank(d) == 0)
+        s = sl_pipeline_check_state(p, &err);
     s = sl_dist_agree(d, s, &err, false);
     if (s == SL_OK && warning && sl_dist_rank(d) == 0)
         fprintf(stderr, "sluice: warning: %s\n", warning);
@@ -395,7 +462,7 @@ static int run_job(sl_dist *d, const run_args *a)
         progress_stop(&prog);
         set_signals(false);
         run_active = NULL;
-        rc = s == SL_OK ? CLI_OK : run_failed(d, p, &err);
+        rc = s == SL_OK ? CLI_OK : run_failed(d, p, &err, a->job);
     }
     if (rc == CLI_OK && !a->quiet && sl_dist_rank(d) == 0)
         print_summary(p, opts.output, sl_dist_size(d));
@@ -410,7 +477,7 @@ static int run_job(sl_dist *d, const run_args *a)
 
 int cmd_run(int argc, char **argv)
 {
-    run_args a = {.watchdog = -1, .progress_interval = -1};
+    run_args a = {.watchdog = -1, .progress_interval = -1, .checkpoint = -1};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;

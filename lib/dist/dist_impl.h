@@ -52,6 +52,15 @@ sl_status sl__dist_agree_cause(sl_dist *d, sl_status s, sl_error *err, bool indu
 sl_status sl__merge_parts(sl_dist *d, sl_pipeline *p, sl__row_range **ranges, size_t *nranges,
                           sl_error *err);
 
+/* dist_run.c: runs p's batches from feed; with a schedule that needs it,
+ * on a thread of their own while this thread keeps the schedule going. */
+sl_status sl__dist_run_batches(sl_dist *d, sl_pipeline *p, sl__sched *sched,
+                               const sl__feed *feed, sl_error *err);
+
+/* resume_run.c: a run that keeps OUT.sluice/ (docs/resume.md), any rank
+ * count, batch mode. */
+sl_status sl__resume_run(sl_dist *d, sl_pipeline *p, const sl_job *job, sl_error *err);
+
 /* stage_run.c: a run with stages placed on rank groups. */
 sl_status sl__stage_run(sl_dist *d, sl_pipeline *full, const sl_job *job, sl_registry *reg,
                         sl_error *err);

@@ -46,10 +46,10 @@ static void *batch_main(void *arg)
     return NULL;
 }
 
-static sl_status run_batches(sl_dist *d, sl_pipeline *p, sl__sched *sched, sl_error *err)
+sl_status sl__dist_run_batches(sl_dist *d, sl_pipeline *p, sl__sched *sched,
+                               const sl__feed *feed, sl_error *err)
 {
-    const sl__feed *feed = sl__sched_feed(sched);
-    if (!sl__sched_needs_progress(sched))
+    if (!sched || !sl__sched_needs_progress(sched))
         return sl__run_batches(p, feed, err);
     batch_thread bt = {.p = p, .feed = feed, .sched = sched};
     sl_error_clear(&bt.err);
@@ -144,9 +144,24 @@ static sl_status conclude(sl_dist *d, sl_pipeline *p, sl_error *err)
 sl_status sl_dist_run(sl_dist *d, sl_pipeline *p, const sl_job *job, sl_registry *reg,
                       sl_error *err)
 {
-    if (!d || !d->mpi || d->size == 1)
+    bool multi = d && d->mpi && d->size > 1;
+    bool stage_mode = multi && job && sl_job_stage_mode(job);
+    bool retry, force;
+    double ck;
+    bool resume = sl__run_resume_wanted(p, &retry, &ck, &force);
+    const char *why = sl__ckpt_unsupported(p);
+    if (stage_mode && !why)
+        why = "its stages are placed on rank groups (stage mode)";
+    if (resume && why && sl__run_output(p))
+        return SL_FAIL(SL_EINVAL, "cannot resume '%s': %s (docs/resume.md)", sl__run_output(p),
+                       why);
+    if (resume && !sl__run_output(p))
+        return SL_FAIL(SL_EINVAL, "cannot resume: the job writes no output");
+    if (!why && !sl__run_no_state(p))
+        return sl__resume_run(d, p, job, err);
+    if (!multi)
         return sl_pipeline_run(p, err);
-    if (job && sl_job_stage_mode(job))
+    if (stage_mode)
         return sl__stage_run(d, p, job, reg, err);
     const sl_job_dist *how = job ? sl_job_distribution(job) : NULL;
     /* sl_job_dist_check said what is wrong with the settings in the user's
@@ -171,7 +186,7 @@ sl_status sl_dist_run(sl_dist *d, sl_pipeline *p, const sl_job *job, sl_registry
     }
     s = sl_dist_agree(d, s, err, false);
     if (s == SL_OK) {
-        s = run_batches(d, p, sched, err);
+        s = sl__dist_run_batches(d, p, sched, sl__sched_feed(sched), err);
         s = sl_dist_agree(d, s, err, true);
     }
     sl__sched_destroy(&sched);

@@ -95,7 +95,7 @@ sl_status sl__pipeline_dead_add(struct sl_pipeline *p, uint64_t seq, const char 
         return SL_FAIL(SL_ENOMEM, "out of memory recording dead letter %llu",
                        (unsigned long long)seq);
     }
-    p->dead[p->ndead++] = (pl_dead){seq, s, attempts, e};
+    p->dead[p->ndead++] = (pl_dead){seq, s, attempts, e, false};
     return SL_OK;
 }
 

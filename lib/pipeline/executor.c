@@ -60,6 +60,7 @@ typedef struct pl_job {
     sl_batch *b;
     sl_batch *orig;   /* with retries: the input as it came, for the next attempt */
     unsigned attempt; /* 0 for the first */
+    bool ckpt;        /* a checkpoint of the writer, not a batch (checkpoint.c) */
 } pl_job;
 
 struct pl_parked {
@@ -166,7 +167,8 @@ static bool claim_seq(sl_pipeline *p, uint64_t l, uint64_t *seq, sl_batch **b)
 static bool claim_lidx(sl_pipeline *p, uint64_t *lidx, uint64_t *seq, sl_batch **b)
 {
     uint64_t l = atomic_load_explicit(&p->next_lidx, memory_order_relaxed);
-    if (atomic_load_explicit(&p->feed_end, memory_order_relaxed))
+    if (atomic_load_explicit(&p->feed_end, memory_order_relaxed) ||
+        atomic_load_explicit(&p->drain, memory_order_relaxed))
         return false;
     for (size_t k = 1; k < p->nstages; k++) {
         pl_stage *o = &p->stages[k];
@@ -266,6 +268,15 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped, bool *mo
     j->b = NULL;
     j->orig = NULL;
     j->attempt = 0;
+    j->ckpt = false;
+    /* The writer's only instance is ours, so no batch is being written:
+     * the moment for a checkpoint. The clock is read only by the writer's
+     * firer. */
+    if (i == p->ckpt_stage &&
+        now_ns() >= atomic_load_explicit(&p->ckpt_due_ns, memory_order_relaxed)) {
+        j->ckpt = true;
+        return true;
+    }
     if (i == p->rebatch) {
         if (rebatch_take(p, st, &j->b, moved))
             goto fired;
@@ -407,10 +418,39 @@ static void fold_results(sl_pipeline *p, const sl_batch *b)
         fail(p, &p->stages[p->nstages - 1], b, 0, s, &err);
 }
 
+/* Adds seq to the seqs finished since the last checkpoint (rows_lock held);
+ * false when out of memory. */
+static bool add_seq_locked(sl_pipeline *p, uint64_t seq)
+{
+    if (p->nseqs_done && p->seqs_done[p->nseqs_done - 1].hi == seq) {
+        p->seqs_done[p->nseqs_done - 1].hi = seq + 1;
+        return true;
+    }
+    if (p->nseqs_done == p->cap_seqs_done) {
+        size_t cap = p->cap_seqs_done ? 2 * p->cap_seqs_done : 64;
+        sl__row_range *r = realloc(p->seqs_done, cap * sizeof *r);
+        if (!r)
+            return false;
+        p->seqs_done = r;
+        p->cap_seqs_done = cap;
+    }
+    p->seqs_done[p->nseqs_done++] = (sl__row_range){seq, seq + 1};
+    return true;
+}
+
 static void record_rows(sl_pipeline *p, const sl_batch *b)
 {
     uint64_t lo = sl_batch_row0(b), hi = lo + sl_batch_nrows(b);
     pthread_mutex_lock(&p->rows_lock);
+    if (p->ckpt && !add_seq_locked(p, sl_batch_seq(b))) {
+        pthread_mutex_unlock(&p->rows_lock);
+        sl_error err;
+        sl_error_clear(&err);
+        sl_error_set(&err, SL_ENOMEM, __FILE__, __LINE__, __func__,
+                     "out of memory recording the batches written");
+        fail(p, &p->stages[p->nstages - 1], b, 0, SL_ENOMEM, &err);
+        return;
+    }
     if (p->nrows_done && p->rows_done[p->nrows_done - 1].hi == lo)
         p->rows_done[p->nrows_done - 1].hi = hi; /* in order: the usual case */
     else {
@@ -559,9 +599,19 @@ static bool drop(sl_pipeline *p, size_t i, pl_job *j, uint64_t seq, const sl_err
     pl_stage *st = &p->stages[i];
     uint64_t lidx = j->b ? sl_batch_lidx(j->b) : j->lidx;
     bool dead = st->pol.on_error == SL_ON_ERROR_DEADLETTER;
-    if (dead) {
+    if (dead || p->ckpt) {
+        /* The dead letter and its finished seq go into the same checkpoint:
+         * it takes both locks too (checkpoint.c). */
         pthread_mutex_lock(&p->fail_lock);
-        sl_status s = sl__pipeline_dead_add(p, seq, st->name, j->attempt + 1, why->msg, err);
+        sl_status s = dead ? sl__pipeline_dead_add(p, seq, st->name, j->attempt + 1, why->msg, err)
+                           : SL_OK;
+        if (s == SL_OK && p->ckpt) {
+            pthread_mutex_lock(&p->rows_lock);
+            if (!add_seq_locked(p, seq))
+                s = SL_FAIL(SL_ENOMEM, "out of memory recording batch %llu as given up",
+                            (unsigned long long)seq);
+            pthread_mutex_unlock(&p->rows_lock);
+        }
         pthread_mutex_unlock(&p->fail_lock);
         if (s != SL_OK)
             return false;
@@ -591,8 +641,17 @@ static bool on_failure(sl_pipeline *p, size_t i, pl_job *j, sl_status s, bool ti
 {
     pl_stage *st = &p->stages[i];
     uint64_t seq = j->b ? sl_batch_seq(j->b) : j->seq;
-    /* A stage that stopped because the run is stopping did not fail. */
-    bool policy = timed_out || !stopping(p);
+    /* A stage that stopped because the run is stopping did not fail: its
+     * batch is abandoned (made again by a resume), and the run still
+     * checkpoints what finished. */
+    if (!timed_out && stopping(p)) {
+        if (!atomic_load_explicit(&p->failed, memory_order_relaxed))
+            note(p, st, "batch %llu abandoned, the run is stopping: %s", (unsigned long long)seq,
+                 err->msg);
+        put_batches(p, j);
+        return false;
+    }
+    bool policy = true;
     if (policy && j->attempt < st->pol.retries) {
         sl_error why;
         sl_error_copy(&why, err);
@@ -656,6 +715,41 @@ static void execute_rebatch(sl_pipeline *p, pl_job *j, pl_job *keep)
     check_timers(p, keep);
 }
 
+/* Gives back what a job of stage i held when it fired, and pokes whoever
+ * may fire with it. */
+static void release_job(sl_pipeline *p, size_t i, int inst, pl_job *keep)
+{
+    pl_stage *st = &p->stages[i];
+    sl_queue_try_push_mpmc(st->free_inst, (void *)(uintptr_t)inst);
+    if (st->desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY) {
+        atomic_store_explicit(&p->excl_busy, 0, memory_order_release);
+        for (size_t k = 0; k < p->nstages; k++)
+            if (k != i && (p->stages[k].desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY))
+                poke(p, k, keep);
+    }
+    poke(p, i, keep);
+}
+
+/* A checkpoint job: the writer's instance and library token are held, so
+ * the sink may close its file (checkpoint.c). */
+static void execute_ckpt(sl_pipeline *p, pl_job *j, pl_job *keep)
+{
+    size_t i = (size_t)j->stage;
+    sl_error err;
+    sl_error_clear(&err);
+    sl_status s = sl__ckpt_write(p, &err);
+    if (s != SL_OK) {
+        int expect = 0;
+        if (atomic_compare_exchange_strong(&p->failed, &expect, 1)) {
+            sl_error_prefix(&err, "checkpoint");
+            sl_error_copy(&p->run_err, &err);
+        }
+    }
+    give_back_credit(p, i);
+    release_job(p, i, j->inst, keep);
+    check_timers(p, keep);
+}
+
 static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
 {
     size_t i = (size_t)j->stage;
@@ -663,6 +757,10 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
     sl_error err;
     sl_error_clear(&err);
     sl_status s = SL_OK;
+    if (j->ckpt) {
+        execute_ckpt(p, j, keep);
+        return;
+    }
     if (i == p->rebatch) {
         execute_rebatch(p, j, keep);
         return;
@@ -814,6 +912,7 @@ static void reset_counters(sl_pipeline *p)
     atomic_store(&p->absorbed, 0);
     atomic_store(&p->emitted, 0);
     p->nrows_done = 0;
+    p->nseqs_done = 0;
     atomic_store(&p->failed, 0);
     atomic_store(&p->dropped, 0);
     atomic_store(&p->wake_ns, UINT64_MAX);
@@ -911,13 +1010,13 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
      * go again. The pipeline is empty then, so nothing is held meanwhile. */
     for (;;) {
         run_round(p);
-        if (stopping(p))
-            break;
+        if (stopping(p) || atomic_load(&p->drain))
+            break; /* draining: what was in flight has gone through */
         if (atomic_load(&p->feed_end) && all_done(p))
             break;
         /* Input from outside (a feed, a channel) must not wait for a
          * backoff: with one, wait on it (briefly) and look again. */
-        bool outside = p->waiter.wait || (p->feed && !atomic_load(&p->feed_end));
+        bool outside = p->waiter.wait || (p->feed && p->feed->wait && !atomic_load(&p->feed_end));
         bool timers = timers_pending(p);
         if (timers && !outside) {
             sleep_for_timers(p);
@@ -925,7 +1024,7 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
         }
         if (p->waiter.wait)
             p->waiter.wait(p->waiter.self, &p->stop);
-        else if (p->feed && !atomic_load(&p->feed_end))
+        else if (p->feed && p->feed->wait && !atomic_load(&p->feed_end))
             p->feed->wait(p->feed->self, &p->stop);
         else
             break; /* stalled: reported below */
@@ -934,16 +1033,32 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
     sl__watch_stop(p);
     drain(p);
     p->peak_batches = sl_batch_pool_peak(p->pool);
-    if (atomic_load(&p->failed)) {
+    bool failed = atomic_load(&p->failed);
+    bool end = !failed && atomic_load(&p->feed_end) && all_done(p);
+    sl_error cerr;
+    sl_error_clear(&cerr);
+    sl_status cs = SL_OK;
+    /* A stopped run checkpoints what it finished. A failed or hung one
+     * checkpoints nothing more (its earlier checkpoints stand); at a
+     * successful end the run's owner decides (resume_run.c). */
+    if (p->ckpt && !failed && !end && !sl_pipeline_watchdog_fired(p))
+        cs = sl__ckpt_write(p, &cerr);
+    if (failed) {
+        if (cs != SL_OK)
+            fprintf(stderr, "sluice: the last checkpoint failed too: %s\n", cerr.msg);
         sl_error_copy(err, &p->run_err);
         return err->code;
+    }
+    if (cs != SL_OK) {
+        sl_error_copy(err, &cerr);
+        sl_error_prefix(err, "checkpoint");
+        return cs;
     }
     sl__pipeline_dead_sort(p);
     SL_TRY(sl__run_fold_flush(p, err));
     uint64_t done = atomic_load(&p->stages[p->nstages - 1].completed) + atomic_load(&p->dropped);
     uint64_t claimed = atomic_load(&p->next_lidx);
-    bool end = atomic_load(&p->feed_end) && all_done(p);
-    if (!end && atomic_load(&p->stop)) {
+    if (!end && (atomic_load(&p->stop) || atomic_load(&p->drain))) {
         if (p->feed) /* a share of the job: its size is not known here */
             return SL_FAIL(SL_ECANCELED, "run stopped on request after %llu batches here",
                            (unsigned long long)done);

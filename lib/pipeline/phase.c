@@ -132,8 +132,8 @@ sl_status sl__run_fold_results(sl_pipeline *p, const sl_batch *b, sl_error *err)
 
 sl_status sl__run_fold_flush(sl_pipeline *p, sl_error *err)
 {
+    /* nfold stays: a checkpoint after the run reads the totals too. */
     size_t n = atomic_load(&p->nfold);
-    atomic_store(&p->nfold, 0);
     for (size_t i = 0; i < n; i++) {
         uint64_t v = atomic_load(&p->fold[i].v);
         double f = 0;
@@ -177,8 +177,26 @@ sl_status sl__run_result_add(sl_pipeline *p, const char *key, sl_type type, uint
 bool sl__run_failed_or_stopping(const sl_pipeline *p)
 {
     return atomic_load_explicit(&p->failed, memory_order_relaxed) ||
-           atomic_load_explicit(&p->stop, memory_order_relaxed);
+           atomic_load_explicit(&p->stop, memory_order_relaxed) ||
+           atomic_load_explicit(&p->drain, memory_order_relaxed);
 }
+
+void sl__run_request_drain(sl_pipeline *p)
+{
+    /* Lock-free atomic store: async-signal-safe. */
+    atomic_store_explicit(&p->drain, 1, memory_order_relaxed);
+}
+
+bool sl__run_resume_wanted(const sl_pipeline *p, bool *retry_dead, double *checkpoint_s,
+                           bool *force)
+{
+    *retry_dead = p->retry_dead;
+    *checkpoint_s = p->checkpoint_s;
+    *force = p->force;
+    return p->resume;
+}
+
+bool sl__run_no_state(const sl_pipeline *p) { return p->no_state; }
 
 uint64_t sl__run_total_batches(const sl_pipeline *p) { return p->total_batches; }
 

@@ -128,4 +128,70 @@ sl_status sl__run_result_add(sl_pipeline *p, const char *key, sl_type type, uint
 bool sl__run_failed_or_stopping(const sl_pipeline *p);
 uint64_t sl__run_total_batches(const sl_pipeline *p);
 
+/* Resume (lib/pipeline/checkpoint.c, docs/resume.md). -------------------- */
+
+typedef enum sl__ckpt_mode {
+    SL__CKPT_FRESH,   /* a new run: OUT.sluice/ must not exist */
+    SL__CKPT_REPLACE, /* a new run replacing an old state (--force) */
+    SL__CKPT_RESUME,  /* continue the state's run (same fingerprint) */
+    SL__CKPT_JOIN     /* another rank of a run whose rank 0 opened the state */
+} sl__ckpt_mode;
+
+typedef struct sl__ckpt_opts {
+    double interval_s;      /* seconds between checkpoints; 0: only the last */
+    bool retry_deadletters; /* the dead letters' batches run again */
+    bool restore;           /* this rank carries the earlier runs' totals and dead letters */
+    bool keep_last;         /* at a successful end the open segment is left for finish() */
+} sl__ckpt_opts;
+
+/* Why p cannot keep a resumable state (no output, a sink without a
+ * checkpoint callback, a rebatch stage); NULL when it can. */
+const char *sl__ckpt_unsupported(const sl_pipeline *p);
+/* Opens OUT.sluice/ after sl__run_begin (rank 0 first with FRESH, REPLACE or
+ * RESUME, then the others with JOIN), points the sink at this rank's next
+ * segment and works out the seqs left to make. */
+sl_status sl__ckpt_open(sl_pipeline *p, sl__ckpt_mode mode, const sl__ckpt_opts *o,
+                        sl_error *err);
+bool sl__ckpt_on(const sl_pipeline *p);
+bool sl__ckpt_resumed(const sl_pipeline *p);
+const char *sl__ckpt_dir(const sl_pipeline *p);
+/* Batches left to make, and finished by earlier runs. */
+uint64_t sl__ckpt_todo(const sl_pipeline *p);
+uint64_t sl__ckpt_finished(const sl_pipeline *p);
+/* The feed of the seqs left: inner's positions (NULL: 0, 1, 2, ...; a
+ * schedule made for sl__ckpt_todo batches) mapped to unfinished seqs. */
+const sl__feed *sl__ckpt_feed(sl_pipeline *p, const sl__feed *inner);
+/* A checkpoint now (no batch may run in the writer). */
+sl_status sl__ckpt_write(sl_pipeline *p, sl_error *err);
+/* After the batches, on the rank that speaks for the job: adds the earlier
+ * runs' totals and dead letters. */
+sl_status sl__ckpt_restore(sl_pipeline *p, sl_error *err);
+/* Every segment the journals name (all ranks, all runs), read from disk. */
+typedef struct sl__ckpt_seg {
+    char *path;
+    const sl__row_range *rows; /* borrowed from the state */
+    size_t nrows;
+} sl__ckpt_seg;
+sl_status sl__ckpt_segments(sl_pipeline *p, sl__ckpt_seg **out, size_t *n, sl_error *err);
+void sl__ckpt_segments_free(sl__ckpt_seg *v, size_t n);
+/* After a failure: removes OUT.sluice/ when no journal (of any rank or
+ * run) has a record, as there is nothing to resume (one rank, after the
+ * others stopped writing). */
+sl_status sl__ckpt_drop_if_empty(sl_pipeline *p, sl_error *err);
+/* After the output is in place, when it has dead letters: replaces the
+ * state by one record naming the output, its finished seqs (all but the
+ * dead letters'), rows, totals and dead letters, so that --resume
+ * --retry-deadletters can make those batches again. */
+sl_status sl__ckpt_keep(sl_pipeline *p, sl_error *err);
+/* Removes OUT.sluice/ (once the output is in place). */
+sl_status sl__ckpt_remove(sl_pipeline *p, sl_error *err);
+void sl__ckpt_close(sl_pipeline *p);
+/* Stop softly: the sources stop, the batches in flight go through. */
+void sl__run_request_drain(sl_pipeline *p);
+/* What the options asked: resume (returned), retry dead letters, seconds
+ * between checkpoints (< 0: none but the last), replace (--force). */
+bool sl__run_resume_wanted(const sl_pipeline *p, bool *retry_dead, double *checkpoint_s,
+                           bool *force);
+bool sl__run_no_state(const sl_pipeline *p);
+
 #endif

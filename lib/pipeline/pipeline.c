@@ -31,13 +31,20 @@ sl_status sl_pipeline_create(sl_pipeline **out, const sl_pipeline_opts *opts, sl
     pthread_mutex_init(&p->fail_lock, NULL);
     pthread_mutex_init(&p->fold_lock, NULL);
     p->rebatch = SIZE_MAX;
+    p->ckpt_stage = SIZE_MAX;
     p->force = opts->force;
+    p->resume = opts->resume;
+    p->retry_dead = opts->retry_deadletters;
+    p->no_state = opts->no_state;
+    p->checkpoint_s = opts->checkpoint_s == 0 ? 60.0 : opts->checkpoint_s;
     p->validate_only = opts->validate_only;
     p->job_name = strdup(opts->job_name ? opts->job_name : "pipeline");
     p->job_text = strdup(opts->job_text ? opts->job_text : "");
     sl_status s = (p->job_name && p->job_text) ? SL_OK : SL_FAIL(SL_ENOMEM, "out of memory");
     if (s == SL_OK && opts->output && !opts->validate_only)
-        s = sl__output_prepare(p, opts->output, opts->force, err);
+        /* A resume may replace the output: its state says the user asked
+         * for this output to be written. */
+        s = sl__output_prepare(p, opts->output, opts->force || opts->resume, err);
     else if (s == SL_OK && opts->output)
         p->output = strdup(opts->output);
     if (s != SL_OK) {
@@ -315,6 +322,8 @@ void sl_pipeline_destroy(sl_pipeline **pp)
     free(p->output_tmp);
     free(p->sink_path);
     free(p->rows_done);
+    free(p->seqs_done);
+    sl__ckpt_close(p);
     pthread_mutex_destroy(&p->rows_lock);
     sl__pipeline_dead_free(p);
     free(p->parked);

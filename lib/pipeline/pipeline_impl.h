@@ -83,6 +83,7 @@ typedef struct pl_dead {
     char *stage;
     unsigned attempts;
     char *error;
+    bool journaled; /* a checkpoint recorded it (checkpoint.c) */
 } pl_dead;
 
 struct pl_parked;
@@ -185,6 +186,23 @@ struct sl_pipeline {
     struct sl__watch *watch;
     /* Metrics (metrics.c): per-thread figures, the sampler, the trace. */
     struct sl__metrics *metrics;
+
+    /* Resume (checkpoint.c, docs/resume.md): the state kept for it, NULL
+     * when the run keeps none. The writer (last stage) runs a checkpoint job
+     * once ckpt_due_ns has passed. seqs_done lists the seqs finished since
+     * the last checkpoint (written at the last stage or given up), under
+     * rows_lock like rows_done. drain: the sources stop, the batches in
+     * flight go through (a first stop signal). */
+    struct sl__ckpt *ckpt;
+    bool resume, retry_dead, no_state; /* as the options asked */
+    double checkpoint_s;
+    size_t ckpt_stage; /* SIZE_MAX: no checkpoints */
+    bool ckpt_keep_last; /* at a successful end the open segment stays for finish() */
+    bool ckpt_capable;   /* the run kept a state (it may be gone: nothing was in it) */
+    _Alignas(PL_CACHELINE) atomic_uint_fast64_t ckpt_due_ns;
+    atomic_int drain; /* atomic */
+    sl__row_range *seqs_done;
+    size_t nseqs_done, cap_seqs_done;
 
     pl_kv *meta;
     size_t nmeta, cap_meta;

@@ -249,6 +249,8 @@ static _Noreturn void give_up(struct sl__watch *w, double grace_s)
     const struct sl_pipeline *p = w->p;
     const char *tmp = p->sink_path ? p->sink_path : p->output_tmp;
     bool removed = tmp && unlink(tmp) == 0;
+    /* The state stays: other threads may still use it. One with no
+     * checkpoint in it is taken over by the next run (state.c). */
     fprintf(stderr, "sluice: watchdog: rank %d did not stop within %g s of the request; %s%s%s"
                     "exiting with status %d\n",
             p->rank, grace_s, removed ? "removed " : "", removed ? tmp : "",

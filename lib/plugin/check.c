@@ -177,8 +177,9 @@ sl_status sl_plugin_check(const sl_stage_desc *d, const char *path, sl_error *er
     SL_CHECK(d, SL_EABI, "%s: sl_stage_entry returned NULL", file);
     SL_CHECK(d->abi == SL_STAGE_ABI, SL_EABI, "%s: built for stage ABI %u, this sluice speaks ABI %u",
              file, (unsigned)d->abi, (unsigned)SL_STAGE_ABI);
-    /* Fields up to `reserved` are what ABI 1 reads; reserved room may shrink. */
-    size_t need = offsetof(sl_stage_desc, reserved);
+    /* Fields up to `checkpoint` are what ABI 1 has always read; later ones
+     * (checkpoint) are read only when the size covers them. */
+    size_t need = offsetof(sl_stage_desc, checkpoint);
     SL_CHECK(d->size >= need, SL_EABI,
              "%s: descriptor is %u bytes, stage ABI %u needs at least %zu", file,
              (unsigned)d->size, (unsigned)SL_STAGE_ABI, need);

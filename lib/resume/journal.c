@@ -4,6 +4,7 @@
 #include "util/strbuf.h"
 
 #include <errno.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -26,6 +28,17 @@ static void put_ranges(sl__strbuf *b, const char *name, const sl__row_range *r, 
         sl__strbuf_printf(b, "-");
     for (size_t i = 0; i < n; i++)
         sl__strbuf_printf(b, "%s%" PRIu64 "-%" PRIu64, i ? "," : "", r[i].lo, r[i].hi);
+}
+
+/* Free text (a stage name, an error) as hex: it may hold any separator. */
+static void put_hex(sl__strbuf *b, const char *s)
+{
+    if (!s || !*s) {
+        sl__strbuf_printf(b, "-");
+        return;
+    }
+    for (; *s; s++)
+        sl__strbuf_printf(b, "%02x", (unsigned char)*s);
 }
 
 /* A name or key may not hold what separates fields and values. */
@@ -52,12 +65,48 @@ static sl_status sync_dir_of(const char *path, sl_error *err)
     return s;
 }
 
+static bool parse_line(char *line, sl__jrec *r);
+static void rec_free(sl__jrec *r);
+
+/* Bytes of the journal's intact records: a torn tail (a crash during an
+ * append) is cut off before anything is appended, or the next record would
+ * be glued to it and lost with it. */
+static off_t intact_length(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    off_t good = 0;
+    while ((len = getline(&line, &cap, f)) > 0 && line[len - 1] == '\n') {
+        line[len - 1] = '\0';
+        sl__jrec r;
+        if (!parse_line(line, &r))
+            break;
+        rec_free(&r);
+        good += len;
+    }
+    free(line);
+    fclose(f);
+    return good;
+}
+
 sl_status sl__journal_open(sl__journal **out, const char *path, sl_error *err)
 {
     *out = NULL;
     bool existed = access(path, F_OK) == 0;
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     SL_CHECK(fd >= 0, SL_EIO, "%s: cannot open the journal: %s", path, strerror(errno));
+    struct stat sb;
+    off_t good = existed ? intact_length(path) : 0;
+    if (existed && good >= 0 && fstat(fd, &sb) == 0 && sb.st_size > good &&
+        (ftruncate(fd, good) != 0 || fsync(fd) != 0)) {
+        int e = errno;
+        close(fd);
+        return SL_FAIL(SL_EIO, "%s: cannot cut off the damaged tail: %s", path, strerror(e));
+    }
     sl__journal *j = calloc(1, sizeof *j);
     char *p = strdup(path);
     if (!j || !p) {
@@ -102,6 +151,16 @@ sl_status sl__journal_append(sl__journal *j, const sl__jrec *r, sl_error *err)
         else
             sl__strbuf_printf(&b, "%s%s:u:%" PRIu64, i ? "," : "", x->key, x->u);
     }
+    if (r->ndead) {
+        sl__strbuf_printf(&b, " dead=");
+        for (size_t i = 0; i < r->ndead; i++) {
+            const sl__jdead *d = &r->dead[i];
+            sl__strbuf_printf(&b, "%s%" PRIu64 ":%u:", i ? "," : "", d->seq, d->attempts);
+            put_hex(&b, d->stage);
+            sl__strbuf_printf(&b, ":");
+            put_hex(&b, d->error);
+        }
+    }
     if (b.oom) {
         free(b.s);
         return SL_FAIL(SL_ENOMEM, "out of memory");
@@ -115,7 +174,10 @@ sl_status sl__journal_append(sl__journal *j, const sl__jrec *r, sl_error *err)
         return SL_FAIL(SL_ENOMEM, "out of memory");
     }
     /* One write of the whole line: the journal is append-only, so a crash
-     * cuts at most this line short, and its checksum then fails. */
+     * cuts at most this line short, and its checksum then fails. A failed
+     * write is cut off again, so that later records stay readable. */
+    struct stat sb;
+    off_t before = fstat(j->fd, &sb) == 0 ? sb.st_size : -1;
     size_t done = 0;
     while (done < line.len) {
         ssize_t w = write(j->fd, line.s + done, line.len - done);
@@ -124,6 +186,8 @@ sl_status sl__journal_append(sl__journal *j, const sl__jrec *r, sl_error *err)
         if (w <= 0) {
             int e = errno;
             free(line.s);
+            if (before >= 0 && ftruncate(j->fd, before) == 0)
+                fsync(j->fd);
             return SL_FAIL(SL_EIO, "journal %s: write failed: %s", j->path, strerror(e));
         }
         done += (size_t)w;
@@ -221,11 +285,81 @@ bad:
     return false;
 }
 
+static char *parse_hex(const char *s, size_t n)
+{
+    if (n == 1 && s[0] == '-')
+        return strdup("");
+    if (n % 2)
+        return NULL;
+    char *out = malloc(n / 2 + 1);
+    for (size_t i = 0; out && i < n / 2; i++) {
+        unsigned v;
+        char two[3] = {s[2 * i], s[2 * i + 1], 0};
+        if (!isxdigit((unsigned char)two[0]) || !isxdigit((unsigned char)two[1]) ||
+            sscanf(two, "%2x", &v) != 1 || v == 0) {
+            free(out);
+            return NULL;
+        }
+        out[i] = (char)v;
+    }
+    if (out)
+        out[n / 2] = '\0';
+    return out;
+}
+
+static void dead_free(sl__jdead *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(d[i].stage);
+        free(d[i].error);
+    }
+    free(d);
+}
+
+static bool parse_dead(const char *v, sl__jdead **out, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *c = v; *c; c++)
+        cap += *c == ',';
+    sl__jdead *d = calloc(cap, sizeof *d);
+    if (!d)
+        return false;
+    const char *p = v;
+    for (size_t i = 0; i < cap; i++) {
+        char *end;
+        errno = 0;
+        d[i].seq = strtoull(p, &end, 10);
+        if (end == p || *end != ':' || errno)
+            goto bad;
+        p = end + 1;
+        unsigned long a = strtoul(p, &end, 10);
+        if (end == p || *end != ':' || errno || a > 1000000000ul)
+            goto bad;
+        d[i].attempts = (unsigned)a;
+        p = end + 1;
+        const char *colon = strchr(p, ':');
+        if (!colon || !(d[i].stage = parse_hex(p, (size_t)(colon - p))))
+            goto bad;
+        p = colon + 1;
+        size_t len = strcspn(p, ",");
+        if (!(d[i].error = parse_hex(p, len)))
+            goto bad;
+        p += len + (p[len] == ',');
+    }
+    *out = d;
+    *n = cap;
+    return true;
+bad:
+    dead_free(d, cap);
+    return false;
+}
+
 static void rec_free(sl__jrec *r)
 {
     free(r->seqs);
     free(r->rows);
     free(r->res);
+    dead_free(r->dead, r->ndead);
     memset(r, 0, sizeof *r);
 }
 
@@ -264,6 +398,8 @@ static bool parse_line(char *line, sl__jrec *r)
             ok = parse_ranges(v, &r->rows, &r->nrows);
         } else if (strcmp(f, "res") == 0) {
             ok = parse_results(v, &r->res, &r->nres);
+        } else if (strcmp(f, "dead") == 0) {
+            ok = parse_dead(v, &r->dead, &r->ndead);
         } /* else: a field of a later version */
     }
     if (!ok || !seg) {

@@ -5,7 +5,8 @@
  * fields separated by spaces, each "name=value": seg (the segment's file
  * name), seqs and rows (ranges "lo-hi" with hi exclusive, comma-separated,
  * "-" for none), res (results "key:u:decimal" or "key:f:hexfloat",
- * comma-separated). Unknown fields are skipped, so later versions can add
+ * comma-separated), dead (dead letters "seq:attempts:stage:error", the two
+ * texts in hex, comma-separated). Unknown fields are skipped, so later versions can add
  * some. An append is one write(2) followed by fsync, so a crash leaves at
  * worst one torn last line, whose checksum fails: reading stops there and
  * trusts nothing after it. */
@@ -30,6 +31,14 @@ typedef struct sl__jresult {
     double f;
 } sl__jresult;
 
+/* A batch given up with on_error: deadletter (its seq is in seqs too). */
+typedef struct sl__jdead {
+    uint64_t seq;
+    unsigned attempts;
+    char *stage;
+    char *error;
+} sl__jdead;
+
 typedef struct sl__jrec {
     char segment[SL__JOURNAL_NAME_MAX];
     sl__row_range *seqs;
@@ -38,6 +47,8 @@ typedef struct sl__jrec {
     size_t nrows;
     sl__jresult *res;
     size_t nres;
+    sl__jdead *dead;
+    size_t ndead;
 } sl__jrec;
 
 typedef struct sl__journal sl__journal;

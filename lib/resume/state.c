@@ -166,6 +166,18 @@ static sl_status remove_all(const char *dir, sl_error *err)
     return s;
 }
 
+/* OUT.sluice.old: what a crash left of a state being removed. */
+static sl_status remove_old(const char *dir, sl_error *err)
+{
+    size_t n = strlen(dir) + sizeof ".old";
+    char *old = malloc(n);
+    SL_CHECK(old, SL_ENOMEM, "out of memory");
+    snprintf(old, n, "%s.old", dir);
+    sl_status s = remove_all(old, err);
+    free(old);
+    return s;
+}
+
 static int journal_rank(const char *name)
 {
     unsigned r;
@@ -258,6 +270,115 @@ static sl_status remove_orphans(sl__state *st, sl_error *err)
     return s;
 }
 
+/* True when dir is a state without one intact record: nothing in it to
+ * resume (a run killed before its first checkpoint), so a new run may
+ * take it over. */
+static bool holds_nothing(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool foreign = false;
+    for (struct dirent *e; !foreign && (e = readdir(d));)
+        foreign = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && !ours(e->d_name);
+    closedir(d);
+    if (foreign)
+        return false; /* not ours to take over: the refusal says so */
+    sl__state tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.dir = (char *)dir;
+    sl_error e;
+    sl_error_clear(&e);
+    bool empty = read_journals(&tmp, &e) == SL_OK && tmp.nrecs == 0;
+    sl__jrecs_free(tmp.recs, tmp.nrecs);
+    return empty;
+}
+
+/* Removes dir durably and without a halfway state that looks resumable:
+ * renamed aside first, then emptied. */
+static sl_status remove_aside(const char *dir, sl_error *err)
+{
+    /* Refused before anything moves: a foreign file stays where it was. */
+    DIR *d = opendir(dir);
+    SL_CHECK(d, SL_EIO, "%s: cannot read: %s", dir, strerror(errno));
+    sl_status fs = SL_OK;
+    for (struct dirent *e; fs == SL_OK && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && !ours(e->d_name))
+            fs = SL_FAIL(SL_EINVAL,
+                         "%s holds '%s', which no run put there: not removing it (move it out "
+                         "and try again)",
+                         dir, e->d_name);
+    closedir(d);
+    SL_TRY(fs);
+    size_t n = strlen(dir) + sizeof ".old";
+    char *old = malloc(n);
+    SL_CHECK(old, SL_ENOMEM, "out of memory");
+    snprintf(old, n, "%s.old", dir);
+    sl_status s = remove_all(old, err);
+    if (s == SL_OK && rename(dir, old) != 0 && errno != ENOENT)
+        s = SL_FAIL(SL_EIO, "%s: cannot rename to %s: %s", dir, old, strerror(errno));
+    char *parent = parent_of(dir);
+    if (s == SL_OK && parent)
+        s = sync_dir(parent, err);
+    free(parent);
+    if (s == SL_OK)
+        s = remove_all(old, err);
+    free(old);
+    return s;
+}
+
+static sl_status compare(const char *output, const char *was, const char *fp, sl_error *err)
+{
+    char diff[SL_ERROR_MSG_MAX - 100];
+    size_t nd = sl_fingerprint_diff(was, fp, diff, sizeof diff);
+    if (nd == 0)
+        return SL_OK;
+    /* One line: the differences joined with "; ". */
+    for (char *c = diff; *c; c++)
+        if (*c == '\n')
+            *c = c[1] ? ';' : '\0';
+    return SL_FAIL(SL_EINVAL, "cannot resume %s: the job changed: %s", output, diff);
+}
+
+sl_status sl__state_check(const char *output, const char *fp, bool resume, bool force,
+                          sl_error *err)
+{
+    size_t n = strlen(output) + sizeof ".sluice";
+    char *dir = malloc(n);
+    SL_CHECK(dir, SL_ENOMEM, "out of memory");
+    snprintf(dir, n, "%s.sluice", output);
+    struct stat sb;
+    sl_status s = SL_OK;
+    if (lstat(dir, &sb) != 0 || force) {
+        free(dir);
+        return SL_OK;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        s = SL_FAIL(SL_EINVAL, "%s is not a directory", dir);
+    } else if (!resume && holds_nothing(dir)) {
+        s = SL_OK;
+    } else if (!resume) {
+        s = SL_FAIL(SL_EEXIST,
+                    "%s exists: an interrupted run left it; resume with --resume, or start "
+                    "over with --force",
+                    dir);
+    } else {
+        size_t m = n + sizeof "/" FP_NAME;
+        char *path = malloc(m);
+        if (path)
+            snprintf(path, m, "%s/%s", dir, FP_NAME);
+        char *was = path ? read_file(path) : NULL;
+        free(path);
+        if (!was)
+            s = SL_FAIL(SL_EIO, "%s: no readable fingerprint: cannot tell what job it was", dir);
+        else
+            s = compare(output, was, fp, err);
+        free(was);
+    }
+    free(dir);
+    return s;
+}
+
 sl_status sl__state_open(sl__state *st, const char *output, const char *fp, sl__state_mode mode,
                          sl_error *err)
 {
@@ -274,14 +395,25 @@ sl_status sl__state_open(sl__state *st, const char *output, const char *fp, sl__
     else if (mode == SL__STATE_RESUME && !exists)
         s = SL_FAIL(SL_ENOTFOUND, "%s: nothing to resume (no %s: the run finished, or never "
                                   "started)", output, st->dir);
+    else if (mode == SL__STATE_FRESH && exists && S_ISDIR(sb.st_mode) && holds_nothing(st->dir))
+        s = remove_aside(st->dir, err);
     else if (mode == SL__STATE_FRESH && exists)
         s = SL_FAIL(SL_EEXIST,
                     "%s exists: an interrupted run left it; resume with --resume, or start "
                     "over with --force",
                     st->dir);
     else if (mode == SL__STATE_REPLACE && exists)
-        s = remove_all(st->dir, err);
-    if (s == SL_OK && mode != SL__STATE_RESUME) {
+        s = remove_aside(st->dir, err);
+    if (s == SL_OK && mode != SL__STATE_JOIN)
+        s = remove_old(st->dir, err);
+    if (s == SL_OK && mode == SL__STATE_JOIN) {
+        if (!exists)
+            s = SL_FAIL(SL_ENOTFOUND, "%s: missing (another rank should have made it: is the "
+                                      "directory on a file system every rank sees?)",
+                        st->dir);
+        else
+            s = read_journals(st, err);
+    } else if (s == SL_OK && mode != SL__STATE_RESUME) {
         char *parent = parent_of(st->dir);
         if (mkdir(st->dir, 0755) != 0)
             s = SL_FAIL(SL_EIO, "%s: cannot create: %s", st->dir, strerror(errno));
@@ -298,16 +430,8 @@ sl_status sl__state_open(sl__state *st, const char *output, const char *fp, sl__
             s = SL_FAIL(SL_EIO, "%s: no readable fingerprint: cannot tell what job it was",
                         st->dir);
         } else {
-            char diff[SL_ERROR_MSG_MAX - 100];
-            size_t nd = sl_fingerprint_diff(was, fp, diff, sizeof diff);
+            s = compare(output, was, fp, err);
             free(was);
-            if (nd) {
-                /* One line: the differences joined with "; ". */
-                for (char *c = diff; *c; c++)
-                    if (*c == '\n')
-                        *c = c[1] ? ';' : '\0';
-                s = SL_FAIL(SL_EINVAL, "cannot resume %s: the job changed: %s", output, diff);
-            }
         }
         if (s == SL_OK)
             s = read_journals(st, err);
@@ -326,11 +450,29 @@ void sl__state_close(sl__state *st)
     memset(st, 0, sizeof *st);
 }
 
+sl_status sl__state_reload(sl__state *st, sl_error *err)
+{
+    sl__jrecs_free(st->recs, st->nrecs);
+    st->recs = NULL;
+    st->nrecs = 0;
+    return read_journals(st, err);
+}
+
 sl_status sl__state_remove(sl__state *st, sl_error *err)
 {
-    SL_TRY(remove_all(st->dir, err));
+    size_t n = strlen(st->dir) + sizeof ".old";
+    char *old = malloc(n);
+    SL_CHECK(old, SL_ENOMEM, "out of memory");
+    snprintf(old, n, "%s.old", st->dir);
+    sl_status s = remove_all(old, err); /* a crash's leftover */
+    if (s == SL_OK && rename(st->dir, old) != 0)
+        s = SL_FAIL(SL_EIO, "%s: cannot rename to %s: %s", st->dir, old, strerror(errno));
     char *parent = parent_of(st->dir);
-    sl_status s = parent ? sync_dir(parent, err) : SL_OK;
+    if (s == SL_OK && parent)
+        s = sync_dir(parent, err);
     free(parent);
+    if (s == SL_OK)
+        s = remove_all(old, err);
+    free(old);
     return s;
 }

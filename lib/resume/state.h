@@ -26,7 +26,8 @@ typedef struct sl__state {
 typedef enum sl__state_mode {
     SL__STATE_FRESH,  /* a new run: the directory must not exist */
     SL__STATE_REPLACE,/* a new run that replaces an old state (--force) */
-    SL__STATE_RESUME  /* continue: the directory must exist with the same fingerprint */
+    SL__STATE_RESUME, /* continue: the directory must exist with the same fingerprint */
+    SL__STATE_JOIN    /* another rank, after the first opened it: read the journals only */
 } sl__state_mode;
 
 /* Opens the state of the run writing `output`, whose job has fingerprint
@@ -35,7 +36,15 @@ typedef enum sl__state_mode {
 sl_status sl__state_open(sl__state *st, const char *output, const char *fp, sl__state_mode mode,
                          sl_error *err);
 void sl__state_close(sl__state *st);
-/* Removes the directory and everything in it (after the output is in place). */
+/* The checks of sl__state_open without a change: may a run (resume or
+ * not, force or not) with fingerprint fp write `output`? */
+sl_status sl__state_check(const char *output, const char *fp, bool resume, bool force,
+                          sl_error *err);
+/* Reads every journal again (after other ranks appended). */
+sl_status sl__state_reload(sl__state *st, sl_error *err);
+/* Removes the directory and everything in it (after the output is in place):
+ * renamed to OUT.sluice.old first, so that a crash halfway leaves no state
+ * that looks resumable. */
 sl_status sl__state_remove(sl__state *st, sl_error *err);
 /* The path of a file in the directory ("journal.r3"), malloc'd. */
 char *sl__state_path(const sl__state *st, const char *name);

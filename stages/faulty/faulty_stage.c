@@ -7,7 +7,14 @@
  * action's list (*_seqs) or when a seeded coin says so (*_rate): the coin is
  * a pure function of (seed, seq, action), so the same batches are hit for any
  * thread or rank count and any order. fail_times counts attempts per seq in
- * a table shared by the stage's instances (faulty_attempts.h). */
+ * a table shared by the stage's instances (faulty_attempts.h).
+ *
+ * once_dir makes crashes and failures happen once per batch across runs, as
+ * a resume test needs (a crashed batch must succeed when made again): a hit
+ * on batch seq first creates once_dir/seq and does nothing when it exists. */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,6 +28,7 @@ typedef struct faulty_state {
     uint64_t fail_times, sleep_ms, seed;
     sl_faulty_crash_kind crash_kind;
     sl_faulty_attempts *attempts; /* shared with the stage's other instances */
+    char once_dir[4096];          /* "": every hit acts */
 } faulty_state;
 
 static const sl_param_spec faulty_params[] = {
@@ -38,6 +46,8 @@ static const sl_param_spec faulty_params[] = {
     SL_PARAM_ENUM("crash", "segv", SL_FAULTY_CRASH_CHOICES,
                   "How the process crashes: NULL store, SIGBUS, SIGFPE or abort()"),
     SL_PARAM_UINT("seed", 1, 0, UINT64_MAX, "Seed of every *_rate decision"),
+    SL_PARAM_STRING("once_dir", "", "An existing directory: a crash or failure hits a batch "
+                                    "only once across runs (marked by a file named by its seq)"),
     SL_PARAM_END,
 };
 
@@ -67,6 +77,7 @@ static sl_status faulty_create(void **state, const sl_params *p, sl_ctx *ctx, sl
     s->fail_times = sl_params_uint(p, "fail_times");
     s->sleep_ms = sl_params_uint(p, "sleep_ms");
     s->seed = sl_params_uint(p, "seed");
+    snprintf(s->once_dir, sizeof s->once_dir, "%s", sl_params_str(p, "once_dir"));
     int kind = sl_faulty_crash_kind_of(sl_params_str(p, "crash"));
     s->crash_kind = kind < 0 ? SL_FAULTY_SEGV : (sl_faulty_crash_kind)kind; /* enum-checked */
     sl_status st = read_rule(&s->fail, p, "fail_seqs", "fail_rate", err);
@@ -87,6 +98,22 @@ static sl_status faulty_create(void **state, const sl_params *p, sl_ctx *ctx, sl
 }
 
 static bool ctx_stops(const void *ctx) { return sl_ctx_should_stop(ctx); }
+
+/* With once_dir: true the first time batch seq is hit (the mark is made,
+ * durably, before the fault), false ever after. */
+static bool first_hit(const faulty_state *s, uint64_t seq)
+{
+    if (!s->once_dir[0])
+        return true;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%llu", s->once_dir, (unsigned long long)seq);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno != EEXIST; /* no directory: act every time, as without it */
+    fsync(fd);
+    close(fd);
+    return true;
+}
 
 /* Why a rule hit, for messages: "fail_seqs" or "fail_rate 0.01". */
 static void reason(char *buf, size_t cap, const char *action, sl_faulty_hit h, double rate)
@@ -125,7 +152,8 @@ static sl_status faulty_process(void *state, sl_batch *b, sl_ctx *ctx, sl_error 
                  "faulty: batch %llu stopped sleeping after %llu of %llu ms: the run is stopping",
                  (unsigned long long)seq, (unsigned long long)slept,
                  (unsigned long long)s->sleep_ms);
-    if (sl_faulty_decide(&s->crash, s->seed, seq, SL_FAULTY_CRASH) != SL_FAULTY_MISS) {
+    if (sl_faulty_decide(&s->crash, s->seed, seq, SL_FAULTY_CRASH) != SL_FAULTY_MISS &&
+        first_hit(s, seq)) {
         /* Say what is about to happen: a crash leaves no error message. */
         fprintf(stderr, "faulty: batch %llu crashes the process (crash=%s)\n",
                 (unsigned long long)seq, sl_faulty_crash_name(s->crash_kind));
@@ -133,7 +161,7 @@ static sl_status faulty_process(void *state, sl_batch *b, sl_ctx *ctx, sl_error 
         sl_faulty_crash(s->crash_kind);
     }
     sl_faulty_hit h = sl_faulty_decide(&s->fail, s->seed, seq, SL_FAULTY_FAIL);
-    return h == SL_FAULTY_MISS ? SL_OK : fail_batch(s, seq, h, err);
+    return h == SL_FAULTY_MISS || !first_hit(s, seq) ? SL_OK : fail_batch(s, seq, h, err);
 }
 
 static const sl_stage_desc faulty_desc = {

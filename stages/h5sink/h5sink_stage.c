@@ -107,6 +107,22 @@ static sl_status h5sink_finish(void *state, sl_ctx *ctx, sl_error *err)
     return SL_OK;
 }
 
+/* The file is closed (every byte HDF5 held is written); the next batch
+ * opens the file sl_ctx_output_path names then, a new segment. */
+static sl_status h5sink_checkpoint(void *state, sl_ctx *ctx, sl_error *err)
+{
+    (void)ctx;
+    h5sink_state *st = state;
+    if (!st->w)
+        return SL_OK;
+    sl_library_lock("hdf5");
+    sl_status s = sl_h5w_started(st->w) ? sl_h5w_close(st->w, err) : SL_OK;
+    sl_h5w_destroy(&st->w);
+    sl_library_unlock("hdf5");
+    SL_TRY(s);
+    return SL_OK;
+}
+
 static void h5sink_destroy(void *state)
 {
     h5sink_state *st = state;
@@ -132,6 +148,7 @@ static const sl_stage_desc h5sink_desc = {
     .process = h5sink_process,
     .finish = h5sink_finish,
     .destroy = h5sink_destroy,
+    .checkpoint = h5sink_checkpoint,
 };
 
 SL_STAGE_EXPORT(h5sink_desc)

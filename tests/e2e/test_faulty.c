@@ -226,12 +226,18 @@ Test(faulty, sigterm_ends_sleeping_batches_and_the_run, .timeout = 60)
     pid_t pid = spawn(job, out, "-t 2", errfile);
     usleep(500000); /* let the run start and both threads fall asleep */
     time_t t0 = time(NULL);
+    /* The first signal lets the batches in flight finish (a minute here);
+     * the second abandons them. Stopped by signals: exit 3, resumable. */
+    kill(pid, SIGTERM);
+    usleep(200000);
     kill(pid, SIGTERM);
     int status = wait_for(pid, 20);
     read_file(errfile, errbuf, sizeof errbuf);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x; stderr: %s", status,
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 3, "status %#x; stderr: %s", status,
               errbuf);
+    cr_assert(strstr(errbuf, "letting the batches in flight finish"), "%s", errbuf);
     cr_assert(time(NULL) - t0 < 10, "stopping took %lld s", (long long)(time(NULL) - t0));
+    cr_assert(strstr(errbuf, "abandoned, the run is stopping: faulty: batch"), "%s", errbuf);
     cr_assert(strstr(errbuf, "stopped sleeping after"), "%s", errbuf);
     cr_assert(!e2e_file_exists(out), "%s was left behind", out);
     cr_assert(!exists_part(out), "%s.part was left behind", out);

@@ -38,7 +38,8 @@ static void make_job(run *r, const char *stage, const char *params)
     snprintf(r->dir, sizeof r->dir, "%s", e2e_tmpdir());
     snprintf(r->job, sizeof r->job, "%s/job.yaml", r->dir);
     snprintf(r->out, sizeof r->out, "%s/o.h5", r->dir);
-    snprintf(r->part, sizeof r->part, "%s.part", r->out);
+    /* Where the sink writes: the first segment of the run's state. */
+    snprintf(r->part, sizeof r->part, "%s.sluice/r0-0.h5.tmp", r->out);
     snprintf(r->errfile, sizeof r->errfile, "%s/stderr", r->dir);
     FILE *f = fopen(r->job, "w");
     cr_assert(f);

@@ -502,7 +502,7 @@ watchdog)
         else
             # Rank 1 removes its own part file; rank 0's may stay (mpirun
             # kills rank 0 while it waits for rank 1; docs/failures.md).
-            grep -q "^sluice: watchdog: rank 1 did not stop within 2 s of the request; removed wd-hang.h5.r1.part, exiting with status 4\$" wd.err ||
+            grep -q "^sluice: watchdog: rank 1 did not stop within 2 s of the request; removed wd-hang.h5.sluice/r1-0.h5.tmp, exiting with status 4\$" wd.err ||
                 fail "hang: no line about ending rank 1: $(cat wd.err)"
             [ ! -e wd-hang.h5.r1.part ] || fail "hang: rank 1's part file was left"
         fi

@@ -303,6 +303,43 @@ requeue)
         fail "scancel: JobState=$(field "$id" JobState) Restarts=$(field "$id" Restarts)"
     ok "scancel: stopped resumable, not requeued, CANCELLED"
     ;;
+timelimit)
+    # The real sluice under a time limit shorter than its work (--time=1,
+    # about 90 s of batches that sleep): USR1 30 s before the limit, the run
+    # checkpoints and exits 3, the script requeues, the next run resumes;
+    # the job ends COMPLETED with the datasets of an uninterrupted run.
+    cat >tl.yaml <<EOF
+job: tl
+stages:
+  - stage: intervals
+    params: {start: 0, stop: 1.2e9, width: 1e7, batch: 1}
+  - stage: primes
+    params: {twins: true}
+  - stage: faulty
+    params: {sleep_ms: 1500, sleep_rate: 1.0}
+  - stage: sum
+    params: {columns: [count, twins]}
+  - stage: h5sink
+EOF
+    grep -v "faulty\|sleep_ms" tl.yaml >tl-ref.yaml
+    "$SLUICE" run tl-ref.yaml -t 2 -o tl-ref.h5 -q || fail "reference run"
+    id=$(submit --time=1 --signal=B:USR1@30 "$SCRIPTS/one-node.sbatch" tl.yaml --checkpoint 5)
+    [ -n "$id" ] || { fail "sbatch"; exit 1; }
+    log=sluice-$id.out
+    wait_job "$id" 540 && completed "$id" "$log" "timelimit"
+    restarts=$(field "$id" Restarts)
+    [ "${restarts:-0}" -ge 1 ] || fail "Restarts=$restarts: the time limit never stopped the run"
+    grep -q "sluice stopped resumable (exit 3)" "$log" || fail "no resumable stop in the log: $(cat "$log")"
+    grep -q "^resumed " "$log" || fail "no resumed run in the log: $(cat "$log")"
+    out=tl-$id.h5
+    for d in count twins lo hi; do
+        h5diff tl-ref.h5 "$out" "/$d" "/$d" >/dev/null 2>&1 || fail "/$d differs from the uninterrupted run"
+    done
+    [ "$(attr "$out" sum_count)" = 60454705 ] && [ "$(attr "$out" sum_twins)" = 4033838 ] ||
+        fail "totals: $(attr "$out" sum_count) $(attr "$out" sum_twins), want pi(1.2e9) = 60454705, twins 4033838"
+    [ -e "$out.sluice" ] && fail "state left after the job completed"
+    ok "time limit 1 min, ~90 s of work: $restarts requeue(s), COMPLETED, datasets as uninterrupted"
+    ;;
 stop)
     if [ -e "$WORK/started-by-tests" ] && [ -n "$(timeout 10 squeue -h 2>/dev/null)" ]; then
         # Another test run (another build tree) still has jobs on it.

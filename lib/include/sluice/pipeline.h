@@ -31,6 +31,12 @@ typedef struct sl_pipeline_opts {
     const char *job_name;    /* for metadata; may be NULL */
     const char *job_text;    /* the job's YAML text, recorded by sinks; may be NULL */
     bool validate_only;      /* build and check, never touch the output path */
+    /* Resume (docs/resume.md), used by sl_dist_run (sl_pipeline_run keeps no
+     * state): a run with an output keeps OUT.sluice/ until it succeeds. */
+    bool resume;             /* continue the run OUT.sluice/ holds (or start, if none) */
+    bool retry_deadletters;  /* with resume: run the dead letters' batches again */
+    bool no_state;           /* keep no state: the run cannot be resumed */
+    double checkpoint_s;     /* seconds between checkpoints; 0: 60; < 0: only when stopping */
 } sl_pipeline_opts;
 
 typedef struct sl_stage_opts {
@@ -92,9 +98,24 @@ void sl_pipeline_set_watchdog(sl_pipeline *p, double seconds);
  * there before (so the process still dies by it). */
 sl_status sl_pipeline_run(sl_pipeline *p, sl_error *err);
 
-/* Asks a running pipeline to stop: sources stop, the run fails with
- * SL_ECANCELED. Async-signal-safe. */
+/* Asks a running pipeline to stop: no job starts any more, kernels see
+ * sl_ctx_should_stop, the run fails with SL_ECANCELED. Async-signal-safe. */
 void sl_pipeline_request_stop(sl_pipeline *p);
+/* Asks it to stop gently: the sources stop, the batches in flight go
+ * through every stage, then the run fails with SL_ECANCELED (a run that
+ * keeps a state checkpoints them first). Async-signal-safe. */
+void sl_pipeline_request_drain(sl_pipeline *p);
+/* After a run that did not succeed: true when OUT.sluice/ (returned by
+ * sl_pipeline_state_dir) keeps its finished batches, so that a run with
+ * the same job and sl_pipeline_opts.resume continues it (docs/resume.md). */
+bool sl_pipeline_resumable(const sl_pipeline *p);
+const char *sl_pipeline_state_dir(const sl_pipeline *p);
+/* Before a run: whether its state allows it (docs/resume.md): a new run
+ * must not meet an interrupted one's OUT.sluice/ (unless force), a resume
+ * must meet the same job (else one line per difference). Reads only. */
+sl_status sl_pipeline_check_state(const sl_pipeline *p, sl_error *err);
+/* Batches earlier runs finished, which this resumed run did not make again. */
+uint64_t sl_pipeline_batches_resumed(const sl_pipeline *p);
 
 size_t sl_pipeline_nstages(const sl_pipeline *p);
 void sl_pipeline_stage_stats(const sl_pipeline *p, size_t i, sl_stage_stats *out);

@@ -95,8 +95,14 @@ typedef struct sl_stage_desc {
     sl_status (*process)(void *state, sl_batch *b, sl_ctx *ctx, sl_error *err);   /* others */
     sl_status (*finish)(void *state, sl_ctx *ctx, sl_error *err);                 /* optional */
     void (*destroy)(void *state);                                                 /* optional */
+    /* Sinks that write the output (SL_STAGE_WRITES_FILE), optional: close the
+     * file so that every byte written is in it; the next process() writes to
+     * sl_ctx_output_path, which then names a new file. Called between
+     * batches, never during one. Without it a run cannot be resumed
+     * (docs/resume.md). */
+    sl_status (*checkpoint)(void *state, sl_ctx *ctx, sl_error *err);
 
-    void *reserved[8];
+    void *reserved[7];
 } sl_stage_desc;
 
 #if defined(__GNUC__)
