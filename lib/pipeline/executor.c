@@ -644,7 +644,9 @@ static bool on_failure(sl_pipeline *p, size_t i, pl_job *j, sl_status s, bool ti
     /* A stage that stopped because the run is stopping did not fail: its
      * batch is abandoned (made again by a resume), and the run still
      * checkpoints what finished. */
-    if (!timed_out && stopping(p)) {
+    /* A watchdog stop is a failure: the stuck batch's own error says what
+     * it was doing. */
+    if (!timed_out && stopping(p) && !sl_pipeline_watchdog_fired(p)) {
         if (!atomic_load_explicit(&p->failed, memory_order_relaxed))
             note(p, st, "batch %llu abandoned, the run is stopping: %s", (unsigned long long)seq,
                  err->msg);

@@ -458,21 +458,4 @@ sl_status sl__state_reload(sl__state *st, sl_error *err)
     return read_journals(st, err);
 }
 
-sl_status sl__state_remove(sl__state *st, sl_error *err)
-{
-    size_t n = strlen(st->dir) + sizeof ".old";
-    char *old = malloc(n);
-    SL_CHECK(old, SL_ENOMEM, "out of memory");
-    snprintf(old, n, "%s.old", st->dir);
-    sl_status s = remove_all(old, err); /* a crash's leftover */
-    if (s == SL_OK && rename(st->dir, old) != 0)
-        s = SL_FAIL(SL_EIO, "%s: cannot rename to %s: %s", st->dir, old, strerror(errno));
-    char *parent = parent_of(st->dir);
-    if (s == SL_OK && parent)
-        s = sync_dir(parent, err);
-    free(parent);
-    if (s == SL_OK)
-        s = remove_all(old, err);
-    free(old);
-    return s;
-}
+sl_status sl__state_remove(sl__state *st, sl_error *err) { return remove_aside(st->dir, err); }
