@@ -419,11 +419,14 @@ static int run_job(sl_dist *d, const run_args *a)
         .retry_deadletters = a->retry_dead,
         .checkpoint_s = a->checkpoint < 0 ? 0 : a->checkpoint == 0 ? -1 : a->checkpoint,
     };
-    /* A requeued job whose run had finished: its output is complete. */
+    /* A requeued job whose run had finished: its output is complete. Rank
+     * 0 looks and the others follow, whatever their view of the files. */
     struct stat sb;
     char state[4096];
     snprintf(state, sizeof state, "%s.sluice", opts.output ? opts.output : "");
-    if (a->resume && opts.output && lstat(opts.output, &sb) == 0 && lstat(state, &sb) != 0) {
+    bool complete = sl_dist_rank(d) == 0 && a->resume && opts.output &&
+                    lstat(opts.output, &sb) == 0 && lstat(state, &sb) != 0;
+    if (sl_dist_agree(d, complete ? SL_EEXIST : SL_OK, &err, false) == SL_EEXIST) {
         if (sl_dist_rank(d) == 0 && !a->quiet)
             printf("nothing to resume: %s is complete\n", opts.output);
         sl_job_destroy(&job);

@@ -28,6 +28,7 @@
 
 #include "h5/h5_reason.h"
 #include "h5merge.h"
+#include "util/ranges.h"
 
 #define MERGE_BLOCK_BYTES ((uint64_t)16 << 20)
 #define MERGE_CACHE_BYTES ((size_t)4 << 20)
@@ -65,33 +66,6 @@ typedef struct reason_buf {
 } reason_buf;
 
 static const char *h5_reason(reason_buf *r) { return sl__h5_reason(r->text, sizeof r->text); }
-
-static int range_cmp(const void *a, const void *b)
-{
-    const sl__row_range *x = a, *y = b;
-    if (x->lo != y->lo)
-        return x->lo < y->lo ? -1 : 1;
-    return (x->hi > y->hi) - (x->hi < y->hi);
-}
-
-size_t sl__row_ranges_coalesce(sl__row_range *r, size_t n)
-{
-    if (!r || n == 0)
-        return 0;
-    qsort(r, n, sizeof *r, range_cmp);
-    size_t out = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (r[i].hi <= r[i].lo)
-            continue; /* covers no row */
-        if (out > 0 && r[i].lo <= r[out - 1].hi) {
-            if (r[i].hi > r[out - 1].hi)
-                r[out - 1].hi = r[i].hi;
-        } else {
-            r[out++] = r[i];
-        }
-    }
-    return out;
-}
 
 /* "u64", "f32be", "vlen of u8": enough to tell two mismatched types apart. */
 static const char *type_name(hid_t t, char *buf, size_t n)

@@ -18,11 +18,9 @@
 
 #include "pipeline/phase.h"
 
-/* sl__row_range (rows [lo, hi)) comes from the pipeline's phase API. */
-
-/* Sorts ranges by lo, joins adjacent or overlapping ones and drops empty ones
- * (lo >= hi); returns the new count, the result being r[0..count). */
-size_t sl__row_ranges_coalesce(sl__row_range *r, size_t n);
+/* sl__row_range (rows [lo, hi)) comes from the pipeline's phase API;
+ * sl__row_ranges_coalesce from util/ranges.h. */
+#include "util/ranges.h"
 
 /* Merges parts[0..nparts) into dest.
  *

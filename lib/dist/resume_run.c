@@ -13,8 +13,6 @@
  * OUT.part, then OUT, and only then the state is removed. A crash during the
  * stitch leaves the state whole (the stitch reads segments, never changes
  * them), so the next resume stitches again. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +21,7 @@
 
 #include "dist/dist_impl.h"
 #include "dist/h5merge.h"
+#include "util/durable.h"
 
 #include <sluice/stage.h>
 
@@ -57,29 +56,6 @@ static sl_status open_state(sl_dist *d, sl_pipeline *p, int rank, sl_error *err)
     return sl_dist_agree(d, s, err, true);
 }
 
-/* fsync of a file, or (dir) of the directory holding it. */
-static sl_status sync_file(const char *path, bool dir, sl_error *err)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    if (dir) {
-        char *slash = strrchr(buf, '/');
-        if (!slash)
-            snprintf(buf, sizeof buf, ".");
-        else if (slash == buf)
-            buf[1] = '\0';
-        else
-            *slash = '\0';
-    }
-    int fd = open(buf, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
-    bool ok = fd >= 0 && fsync(fd) == 0;
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    SL_CHECK(ok, SL_EIO, "%s: cannot sync: %s", buf, strerror(e));
-    return SL_OK;
-}
-
 /* Rank 0: the base (its open segment, finished by the sink) and every
  * journalled segment into OUT.part, then OUT; then the state goes. */
 static sl_status stitch(sl_pipeline *p, sl_error *err)
@@ -108,11 +84,11 @@ static sl_status stitch(sl_pipeline *p, sl_error *err)
     sl__ckpt_segments_free(segs, n);
     /* The output is on disk before the segments may go. */
     if (s == SL_OK)
-        s = sync_file(sl__run_output_tmp(p), false, err);
+        s = sl__fsync_path(sl__run_output_tmp(p), false, err);
     if (s == SL_OK)
         s = sl__run_commit(p, err);
     if (s == SL_OK)
-        s = sync_file(sl__run_output(p), true, err);
+        s = sl__fsync_parent(sl__run_output(p), err);
     /* With dead letters a small state stays, for --retry-deadletters. */
     size_t ndead = sl_ctx_deadletter_count(sl_pipeline_ctx(p));
     if (s == SL_OK)
@@ -181,6 +157,10 @@ sl_status sl__resume_run(sl_dist *d, sl_pipeline *p, const sl_job *job, sl_error
         s = rank != 0 ? sl__ckpt_write(p, err) : SL_OK;
         s = sl_dist_agree(d, s, err, true);
     }
+    /* Their part is journalled: their handles on the state go before rank 0
+     * removes it (an open file there would stay behind on NFS). */
+    if (s == SL_OK && rank != 0)
+        sl__ckpt_close(p);
     if (s == SL_OK)
         s = conclude(d, p, multi, err);
     if (s != SL_OK) {

@@ -30,6 +30,8 @@
 #include "resume/journal.h"
 #include "resume/seqset.h"
 #include "resume/state.h"
+#include "util/durable.h"
+#include "util/ranges.h"
 
 typedef struct sl__ckpt {
     sl__state st;
@@ -38,7 +40,6 @@ typedef struct sl__ckpt {
     unsigned seg;          /* the number of the segment being written */
     uint64_t interval_ns;  /* 0: only the last checkpoint */
     bool restore;          /* this rank adds the earlier runs' totals and dead letters */
-    bool resumed;          /* the run continues an earlier one */
     uint64_t prev[PL_MAX_FOLDS]; /* fold values at the previous record */
     sl__seqset todo;
     struct {
@@ -216,7 +217,6 @@ sl_status sl__ckpt_open(sl_pipeline *p, sl__ckpt_mode mode, const sl__ckpt_opts 
     p->ckpt = c;
     c->rank = p->rank;
     c->restore = o->restore;
-    c->resumed = mode == SL__CKPT_RESUME || (mode == SL__CKPT_JOIN && c->st.nrecs > 0);
     c->interval_ns = o->interval_s > 0 ? (uint64_t)(o->interval_s * 1e9) : 0;
     c->seg = first_free_seg(&c->st, c->rank);
     char jname[32];
@@ -240,7 +240,6 @@ sl_status sl__ckpt_open(sl_pipeline *p, sl__ckpt_mode mode, const sl__ckpt_opts 
     return SL_OK;
 }
 
-bool sl__ckpt_on(const sl_pipeline *p) { return p->ckpt != NULL; }
 uint64_t sl__ckpt_todo(const sl_pipeline *p) { return p->ckpt ? p->ckpt->todo.ntodo : p->total_batches; }
 uint64_t sl__ckpt_finished(const sl_pipeline *p)
 {
@@ -285,38 +284,29 @@ const sl__feed *sl__ckpt_feed(sl_pipeline *p, const sl__feed *inner)
     return &c->f.feed;
 }
 
-static sl_status sync_path(const char *path, int flags, sl_error *err)
-{
-    int fd = open(path, flags | O_CLOEXEC);
-    bool ok = fd >= 0 && fsync(fd) == 0;
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    SL_CHECK(ok, SL_EIO, "%s: cannot sync: %s", path, strerror(e));
-    return SL_OK;
-}
-
-/* What finished since the last record: seqs and rows (taken), and the dead
- * letters not yet journalled (copied, marked). */
+/* What finished since the last record: the writer's seqs and rows (its
+ * instance is held, so nothing appends), the seqs given up and the dead
+ * letters not yet journalled (under fail_lock, where drop() adds both). */
 static sl_status take_finished(sl_pipeline *p, sl__jrec *r, sl_error *err)
 {
-    pthread_mutex_lock(&p->fail_lock);
-    pthread_mutex_lock(&p->rows_lock);
-    r->seqs = p->seqs_done;
-    r->nseqs = p->nseqs_done;
     r->rows = p->rows_done;
     r->nrows = p->nrows_done;
-    p->seqs_done = NULL;
-    p->nseqs_done = p->cap_seqs_done = 0;
     p->rows_done = NULL;
     p->nrows_done = p->cap_rows_done = 0;
-    pthread_mutex_unlock(&p->rows_lock);
+    pthread_mutex_lock(&p->fail_lock);
+    size_t n = p->nseqs_done + p->nseqs_dropped, nd = 0;
     sl_status s = SL_OK;
-    size_t nd = 0;
+    r->seqs = malloc((n ? n : 1) * sizeof *r->seqs);
     for (size_t i = 0; i < p->ndead; i++)
         nd += !p->dead[i].journaled;
-    if (nd && !(r->dead = calloc(nd, sizeof *r->dead)))
+    if (!r->seqs || (nd && !(r->dead = calloc(nd, sizeof *r->dead))))
         s = SL_FAIL(SL_ENOMEM, "out of memory");
+    if (s == SL_OK) {
+        memcpy(r->seqs, p->seqs_done, p->nseqs_done * sizeof *r->seqs);
+        memcpy(r->seqs + p->nseqs_done, p->seqs_dropped, p->nseqs_dropped * sizeof *r->seqs);
+        r->nseqs = n;
+        p->nseqs_done = p->nseqs_dropped = 0;
+    }
     for (size_t i = 0; s == SL_OK && i < p->ndead; i++) {
         pl_dead *d = &p->dead[i];
         if (d->journaled)
@@ -373,27 +363,6 @@ static void rec_release(sl__jrec *r)
     free(r->dead);
 }
 
-static void coalesce(sl__row_range *r, size_t *n)
-{
-    /* Ranges come in finishing order: mostly ascending and adjacent. */
-    for (size_t i = 1; i < *n; i++)
-        for (size_t k = i; k > 0 && r[k].lo < r[k - 1].lo; k--) {
-            sl__row_range t = r[k];
-            r[k] = r[k - 1];
-            r[k - 1] = t;
-        }
-    size_t m = 0;
-    for (size_t i = 0; i < *n; i++) {
-        if (m && r[i].lo <= r[m - 1].hi) {
-            if (r[i].hi > r[m - 1].hi)
-                r[m - 1].hi = r[i].hi;
-        } else {
-            r[m++] = r[i];
-        }
-    }
-    *n = m;
-}
-
 sl_status sl__ckpt_write(sl_pipeline *p, sl_error *err)
 {
     sl__ckpt *c = p->ckpt;
@@ -408,8 +377,8 @@ sl_status sl__ckpt_write(sl_pipeline *p, sl_error *err)
     }
     if (s == SL_OK)
         s = take_results(p, &r, err);
-    coalesce(r.seqs, &r.nseqs);
-    coalesce(r.rows, &r.nrows);
+    r.nseqs = sl__row_ranges_coalesce(r.seqs, r.nseqs);
+    r.nrows = sl__row_ranges_coalesce(r.rows, r.nrows);
     struct stat sb;
     const char *tmp = p->sink_path;
     bool file = s == SL_OK && stat(tmp, &sb) == 0;
@@ -420,7 +389,7 @@ sl_status sl__ckpt_write(sl_pipeline *p, sl_error *err)
         if (s != SL_OK)
             sl_error_prefix(err, "stage '%s' (checkpoint)", w->name);
         if (s == SL_OK)
-            s = sync_path(tmp, O_RDONLY, err);
+            s = sl__fsync_path(tmp, false, err);
         name = seg_name(c->rank, c->seg, false);
         path = name ? sl__state_path(&c->st, name) : NULL;
         if (s == SL_OK && !path)
@@ -428,7 +397,7 @@ sl_status sl__ckpt_write(sl_pipeline *p, sl_error *err)
         if (s == SL_OK && rename(tmp, path) != 0)
             s = SL_FAIL(SL_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
         if (s == SL_OK)
-            s = sync_path(c->st.dir, O_RDONLY | O_DIRECTORY, err);
+            s = sl__fsync_path(c->st.dir, true, err);
         if (s == SL_OK)
             snprintf(r.segment, sizeof r.segment, "%s", name);
     } else if (s == SL_OK) {
@@ -535,7 +504,6 @@ sl_status sl__ckpt_remove(sl_pipeline *p, sl_error *err)
     return sl__state_remove(&c->st, err);
 }
 
-bool sl__ckpt_resumed(const sl_pipeline *p) { return p->ckpt && p->ckpt->resumed; }
 
 void sl__ckpt_close(sl_pipeline *p)
 {
@@ -584,12 +552,6 @@ sl_status sl__ckpt_drop_if_empty(sl_pipeline *p, sl_error *err)
     return s;
 }
 
-static int range_lo_cmp(const void *a, const void *b)
-{
-    const sl__row_range *x = a, *y = b;
-    return (x->lo > y->lo) - (x->lo < y->lo);
-}
-
 sl_status sl__ckpt_keep(sl_pipeline *p, sl_error *err)
 {
     sl__ckpt *c = p->ckpt;
@@ -613,8 +575,7 @@ sl_status sl__ckpt_keep(sl_pipeline *p, sl_error *err)
             memcpy(r.rows + r.nrows, c->st.recs[i].rows, c->st.recs[i].nrows * sizeof *r.rows);
             r.nrows += c->st.recs[i].nrows;
         }
-        qsort(r.rows, r.nrows, sizeof *r.rows, range_lo_cmp);
-        coalesce(r.rows, &r.nrows);
+        r.nrows = sl__row_ranges_coalesce(r.rows, r.nrows);
         /* Every seq is finished but the dead letters' (sorted by seq). */
         uint64_t lo = 0;
         for (size_t i = 0; i < p->ndead; i++) {

@@ -418,60 +418,51 @@ static void fold_results(sl_pipeline *p, const sl_batch *b)
         fail(p, &p->stages[p->nstages - 1], b, 0, s, &err);
 }
 
-/* Adds seq to the seqs finished since the last checkpoint (rows_lock held);
- * false when out of memory. */
-static bool add_seq_locked(sl_pipeline *p, uint64_t seq)
+/* Appends [lo, hi) to a range list, joining it to the last range when they
+ * touch (batches mostly finish in order); false when out of memory. */
+static bool range_push(sl__row_range **v, size_t *n, size_t *cap, uint64_t lo, uint64_t hi)
 {
-    if (p->nseqs_done && p->seqs_done[p->nseqs_done - 1].hi == seq) {
-        p->seqs_done[p->nseqs_done - 1].hi = seq + 1;
+    if (*n && (*v)[*n - 1].hi == lo) {
+        (*v)[*n - 1].hi = hi;
         return true;
     }
-    if (p->nseqs_done == p->cap_seqs_done) {
-        size_t cap = p->cap_seqs_done ? 2 * p->cap_seqs_done : 64;
-        sl__row_range *r = realloc(p->seqs_done, cap * sizeof *r);
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 64;
+        sl__row_range *r = realloc(*v, c * sizeof *r);
         if (!r)
             return false;
-        p->seqs_done = r;
-        p->cap_seqs_done = cap;
+        *v = r;
+        *cap = c;
     }
-    p->seqs_done[p->nseqs_done++] = (sl__row_range){seq, seq + 1};
+    (*v)[(*n)++] = (sl__row_range){lo, hi};
     return true;
 }
 
+/* The batch left the last stage: its rows (and, with checkpoints, its seq)
+ * are recorded. With checkpoints the last stage is the single-instance
+ * writer, so only its one job appends, and the checkpoint reads while it
+ * holds that instance: no lock. Otherwise (a multi-rank run without a
+ * state) jobs of the last stage may run side by side. */
 static void record_rows(sl_pipeline *p, const sl_batch *b)
 {
     uint64_t lo = sl_batch_row0(b), hi = lo + sl_batch_nrows(b);
-    pthread_mutex_lock(&p->rows_lock);
-    if (p->ckpt && !add_seq_locked(p, sl_batch_seq(b))) {
+    bool ok;
+    if (p->ckpt) {
+        uint64_t seq = sl_batch_seq(b);
+        ok = range_push(&p->seqs_done, &p->nseqs_done, &p->cap_seqs_done, seq, seq + 1) &&
+             range_push(&p->rows_done, &p->nrows_done, &p->cap_rows_done, lo, hi);
+    } else {
+        pthread_mutex_lock(&p->rows_lock);
+        ok = range_push(&p->rows_done, &p->nrows_done, &p->cap_rows_done, lo, hi);
         pthread_mutex_unlock(&p->rows_lock);
+    }
+    if (!ok) {
         sl_error err;
         sl_error_clear(&err);
         sl_error_set(&err, SL_ENOMEM, __FILE__, __LINE__, __func__,
-                     "out of memory recording the batches written");
+                     "out of memory recording the rows written");
         fail(p, &p->stages[p->nstages - 1], b, 0, SL_ENOMEM, &err);
-        return;
     }
-    if (p->nrows_done && p->rows_done[p->nrows_done - 1].hi == lo)
-        p->rows_done[p->nrows_done - 1].hi = hi; /* in order: the usual case */
-    else {
-        if (p->nrows_done == p->cap_rows_done) {
-            size_t cap = p->cap_rows_done ? 2 * p->cap_rows_done : 64;
-            sl__row_range *r = realloc(p->rows_done, cap * sizeof *r);
-            if (!r) {
-                pthread_mutex_unlock(&p->rows_lock);
-                sl_error err;
-                sl_error_clear(&err);
-                sl_error_set(&err, SL_ENOMEM, __FILE__, __LINE__, __func__,
-                             "out of memory recording the rows written");
-                fail(p, &p->stages[p->nstages - 1], b, 0, SL_ENOMEM, &err);
-                return;
-            }
-            p->rows_done = r;
-            p->cap_rows_done = cap;
-        }
-        p->rows_done[p->nrows_done++] = (sl__row_range){lo, hi};
-    }
-    pthread_mutex_unlock(&p->rows_lock);
 }
 
 /* One line on stderr about a stage's failing batches; after PL_MAX_NOTES of
@@ -600,18 +591,15 @@ static bool drop(sl_pipeline *p, size_t i, pl_job *j, uint64_t seq, const sl_err
     uint64_t lidx = j->b ? sl_batch_lidx(j->b) : j->lidx;
     bool dead = st->pol.on_error == SL_ON_ERROR_DEADLETTER;
     if (dead || p->ckpt) {
-        /* The dead letter and its finished seq go into the same checkpoint:
-         * it takes both locks too (checkpoint.c). */
+        /* The dead letter and its finished seq go into the same checkpoint,
+         * which takes fail_lock too (checkpoint.c). */
         pthread_mutex_lock(&p->fail_lock);
         sl_status s = dead ? sl__pipeline_dead_add(p, seq, st->name, j->attempt + 1, why->msg, err)
                            : SL_OK;
-        if (s == SL_OK && p->ckpt) {
-            pthread_mutex_lock(&p->rows_lock);
-            if (!add_seq_locked(p, seq))
-                s = SL_FAIL(SL_ENOMEM, "out of memory recording batch %llu as given up",
-                            (unsigned long long)seq);
-            pthread_mutex_unlock(&p->rows_lock);
-        }
+        if (s == SL_OK && p->ckpt &&
+            !range_push(&p->seqs_dropped, &p->nseqs_dropped, &p->cap_seqs_dropped, seq, seq + 1))
+            s = SL_FAIL(SL_ENOMEM, "out of memory recording batch %llu as given up",
+                        (unsigned long long)seq);
         pthread_mutex_unlock(&p->fail_lock);
         if (s != SL_OK)
             return false;
@@ -643,9 +631,8 @@ static bool on_failure(sl_pipeline *p, size_t i, pl_job *j, sl_status s, bool ti
     uint64_t seq = j->b ? sl_batch_seq(j->b) : j->seq;
     /* A stage that stopped because the run is stopping did not fail: its
      * batch is abandoned (made again by a resume), and the run still
-     * checkpoints what finished. */
-    /* A watchdog stop is a failure: the stuck batch's own error says what
-     * it was doing. */
+     * checkpoints what finished. A watchdog stop is a failure, though: the
+     * stuck batch's own error says what it was doing. */
     if (!timed_out && stopping(p) && !sl_pipeline_watchdog_fired(p)) {
         if (!atomic_load_explicit(&p->failed, memory_order_relaxed))
             note(p, st, "batch %llu abandoned, the run is stopping: %s", (unsigned long long)seq,
@@ -653,15 +640,14 @@ static bool on_failure(sl_pipeline *p, size_t i, pl_job *j, sl_status s, bool ti
         put_batches(p, j);
         return false;
     }
-    bool policy = true;
-    if (policy && j->attempt < st->pol.retries) {
+    if (j->attempt < st->pol.retries) {
         sl_error why;
         sl_error_copy(&why, err);
         sl_error_clear(err);
         if (park(p, st, j, seq, &why, err))
             return true;
         s = err->code;
-    } else if (policy && st->pol.on_error != SL_ON_ERROR_ABORT) {
+    } else if (st->pol.on_error != SL_ON_ERROR_ABORT) {
         sl_error why;
         sl_error_copy(&why, err);
         sl_error_clear(err);
@@ -717,14 +703,16 @@ static void execute_rebatch(sl_pipeline *p, pl_job *j, pl_job *keep)
     check_timers(p, keep);
 }
 
-/* Gives back what a job of stage i held when it fired, and pokes whoever
- * may fire with it. */
+/* Gives back what a job of stage i held when it fired (its instance inst,
+ * unless -1, and the library token) and pokes whoever may fire with it. */
 static void release_job(sl_pipeline *p, size_t i, int inst, pl_job *keep)
 {
     pl_stage *st = &p->stages[i];
-    sl_queue_try_push_mpmc(st->free_inst, (void *)(uintptr_t)inst);
+    if (inst >= 0)
+        sl_queue_try_push_mpmc(st->free_inst, (void *)(uintptr_t)inst);
     if (st->desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY) {
         atomic_store_explicit(&p->excl_busy, 0, memory_order_release);
+        /* The token is back: every other such stage may fire now. */
         for (size_t k = 0; k < p->nstages; k++)
             if (k != i && (p->stages[k].desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY))
                 poke(p, k, keep);
@@ -835,21 +823,12 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
             poke(p, i + 1, keep);
         }
     }
-    if (!parked)
-        sl_queue_try_push_mpmc(st->free_inst, (void *)(uintptr_t)j->inst);
-    if (st->desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY) {
-        atomic_store_explicit(&p->excl_busy, 0, memory_order_release);
-        /* The token is back: every other such stage may fire now. */
-        for (size_t k = 0; k < p->nstages; k++)
-            if (k != i && (p->stages[k].desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY))
-                poke(p, k, keep);
-    }
     if (s != SL_OK && !parked && !stopping(p))
         /* A dropped batch: ordered stages after it may move on. */
         for (size_t k = i + 1; k < p->nstages; k++)
             if (p->stages[k].mode == SL_MODE_ORDERED)
                 poke(p, k, keep);
-    poke(p, i, keep);
+    release_job(p, i, parked ? -1 : j->inst, keep); /* a parked job keeps its instance */
     check_timers(p, keep);
 }
 
@@ -915,6 +894,7 @@ static void reset_counters(sl_pipeline *p)
     atomic_store(&p->emitted, 0);
     p->nrows_done = 0;
     p->nseqs_done = 0;
+    p->nseqs_dropped = 0;
     atomic_store(&p->failed, 0);
     atomic_store(&p->dropped, 0);
     atomic_store(&p->wake_ns, UINT64_MAX);
@@ -1046,8 +1026,6 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
     if (p->ckpt && !failed && !end && !sl_pipeline_watchdog_fired(p))
         cs = sl__ckpt_write(p, &cerr);
     if (failed) {
-        if (cs != SL_OK)
-            fprintf(stderr, "sluice: the last checkpoint failed too: %s\n", cerr.msg);
         sl_error_copy(err, &p->run_err);
         return err->code;
     }

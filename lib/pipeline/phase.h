@@ -152,8 +152,6 @@ const char *sl__ckpt_unsupported(const sl_pipeline *p);
  * segment and works out the seqs left to make. */
 sl_status sl__ckpt_open(sl_pipeline *p, sl__ckpt_mode mode, const sl__ckpt_opts *o,
                         sl_error *err);
-bool sl__ckpt_on(const sl_pipeline *p);
-bool sl__ckpt_resumed(const sl_pipeline *p);
 const char *sl__ckpt_dir(const sl_pipeline *p);
 /* Batches left to make, and finished by earlier runs. */
 uint64_t sl__ckpt_todo(const sl_pipeline *p);

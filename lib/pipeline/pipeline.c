@@ -323,6 +323,7 @@ void sl_pipeline_destroy(sl_pipeline **pp)
     free(p->sink_path);
     free(p->rows_done);
     free(p->seqs_done);
+    free(p->seqs_dropped);
     sl__ckpt_close(p);
     pthread_mutex_destroy(&p->rows_lock);
     sl__pipeline_dead_free(p);

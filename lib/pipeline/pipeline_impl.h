@@ -189,10 +189,11 @@ struct sl_pipeline {
 
     /* Resume (checkpoint.c, docs/resume.md): the state kept for it, NULL
      * when the run keeps none. The writer (last stage) runs a checkpoint job
-     * once ckpt_due_ns has passed. seqs_done lists the seqs finished since
-     * the last checkpoint (written at the last stage or given up), under
-     * rows_lock like rows_done. drain: the sources stop, the batches in
-     * flight go through (a first stop signal). */
+     * once ckpt_due_ns has passed. Since the last checkpoint: seqs_done
+     * (with rows_done) lists the batches the writer finished, appended by
+     * its one job without a lock; seqs_dropped those given up, under
+     * fail_lock with the dead letters. drain: the sources stop, the
+     * batches in flight go through (a first stop signal). */
     struct sl__ckpt *ckpt;
     bool resume, retry_dead, no_state; /* as the options asked */
     double checkpoint_s;
@@ -201,8 +202,8 @@ struct sl_pipeline {
     bool ckpt_capable;   /* the run kept a state (it may be gone: nothing was in it) */
     _Alignas(PL_CACHELINE) atomic_uint_fast64_t ckpt_due_ns;
     atomic_int drain; /* atomic */
-    sl__row_range *seqs_done;
-    size_t nseqs_done, cap_seqs_done;
+    sl__row_range *seqs_done, *seqs_dropped;
+    size_t nseqs_done, cap_seqs_done, nseqs_dropped, cap_seqs_dropped;
 
     pl_kv *meta;
     size_t nmeta, cap_meta;

@@ -1,13 +1,13 @@
 /* lib/resume/journal.c - the journal's format and its durable appends
  * (journal.h). zlib's crc32 checks each line. */
 #include "resume/journal.h"
+#include "util/durable.h"
 #include "util/strbuf.h"
 
 #include <errno.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,20 +49,6 @@ static bool plain(const char *s)
             (unsigned char)*s < 0x20)
             return false;
     return true;
-}
-
-static sl_status sync_dir_of(const char *path, sl_error *err)
-{
-    char *copy = strdup(path);
-    SL_CHECK(copy, SL_ENOMEM, "out of memory");
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    bool ok = fd >= 0 && fsync(fd) == 0;
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    sl_status s = ok ? SL_OK : SL_FAIL(SL_EIO, "%s: cannot sync its directory: %s", path, strerror(e));
-    free(copy);
-    return s;
 }
 
 static bool parse_line(char *line, sl__jrec *r);
@@ -118,7 +104,7 @@ sl_status sl__journal_open(sl__journal **out, const char *path, sl_error *err)
     j->fd = fd;
     j->path = p;
     if (!existed) {
-        sl_status s = sync_dir_of(path, err);
+        sl_status s = sl__fsync_parent(path, err);
         if (s != SL_OK) {
             sl__journal_close(&j);
             return s;

@@ -1,15 +1,10 @@
 /* lib/resume/seqset.c - the finished and unfinished seqs of a resumed run
  * (seqset.h). */
 #include "resume/seqset.h"
+#include "util/ranges.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static int by_lo(const void *a, const void *b)
-{
-    const sl__row_range *x = a, *y = b;
-    return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
 
 sl_status sl__seqset_build(sl__seqset *s, uint64_t total, const sl__row_range *r, size_t n,
                            sl_error *err)
@@ -24,16 +19,7 @@ sl_status sl__seqset_build(sl__seqset *s, uint64_t total, const sl__row_range *r
         if (lo < hi)
             v[m++] = (sl__row_range){lo, hi};
     }
-    qsort(v, m, sizeof *v, by_lo);
-    size_t k = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (k > 0 && v[i].lo <= v[k - 1].hi) { /* overlapping or touching: join */
-            if (v[i].hi > v[k - 1].hi)
-                v[k - 1].hi = v[i].hi;
-        } else {
-            v[k++] = v[i];
-        }
-    }
+    size_t k = sl__row_ranges_coalesce(v, m);
     uint64_t *before = malloc((k ? k : 1) * sizeof *before);
     if (!before) {
         free(v);

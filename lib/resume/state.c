@@ -1,5 +1,6 @@
 /* lib/resume/state.c - the state directory of a run (state.h). */
 #include "resume/state.h"
+#include "util/durable.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,28 +22,6 @@ char *sl__state_path(const sl__state *st, const char *name)
     if (p)
         snprintf(p, n, "%s/%s", st->dir, name);
     return p;
-}
-
-static sl_status sync_dir(const char *dir, sl_error *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    bool ok = fd >= 0 && fsync(fd) == 0;
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    SL_CHECK(ok, SL_EIO, "%s: cannot sync the directory: %s", dir, strerror(e));
-    return SL_OK;
-}
-
-/* The directory holding `path` (for syncing after a create or rename). */
-static char *parent_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return strdup(".");
-    if (slash == path)
-        return strdup("/");
-    return strndup(path, (size_t)(slash - path));
 }
 
 /* Writes text to dir/name durably: a temporary, fsync, rename, fsync dir. */
@@ -73,7 +52,7 @@ static sl_status write_file(const sl__state *st, const char *name, const char *t
     if (s == SL_OK && rename(tmp, path) != 0)
         s = SL_FAIL(SL_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
     if (s == SL_OK)
-        s = sync_dir(st->dir, err);
+        s = sl__fsync_path(st->dir, true, err);
     if (s != SL_OK && tmp)
         unlink(tmp);
     free(tmp);
@@ -317,10 +296,8 @@ static sl_status remove_aside(const char *dir, sl_error *err)
     sl_status s = remove_all(old, err);
     if (s == SL_OK && rename(dir, old) != 0 && errno != ENOENT)
         s = SL_FAIL(SL_EIO, "%s: cannot rename to %s: %s", dir, old, strerror(errno));
-    char *parent = parent_of(dir);
-    if (s == SL_OK && parent)
-        s = sync_dir(parent, err);
-    free(parent);
+    if (s == SL_OK)
+        s = sl__fsync_parent(dir, err);
     if (s == SL_OK)
         s = remove_all(old, err);
     free(old);
@@ -414,12 +391,10 @@ sl_status sl__state_open(sl__state *st, const char *output, const char *fp, sl__
         else
             s = read_journals(st, err);
     } else if (s == SL_OK && mode != SL__STATE_RESUME) {
-        char *parent = parent_of(st->dir);
         if (mkdir(st->dir, 0755) != 0)
             s = SL_FAIL(SL_EIO, "%s: cannot create: %s", st->dir, strerror(errno));
-        else if (parent)
-            s = sync_dir(parent, err);
-        free(parent);
+        else
+            s = sl__fsync_parent(st->dir, err);
         if (s == SL_OK)
             s = write_file(st, FP_NAME, fp, err);
     } else if (s == SL_OK) {

@@ -159,6 +159,13 @@ refuse)
     rc=$?
     [ "$rc" = 2 ] && grep -q "twins" err.txt || fail "changed twins: exit $rc: $(cat err.txt)"
     [ -d r.h5.sluice ] || fail "a refused resume removed the state"
+    for bad in "--resume --force" "--retry-deadletters" "--checkpoint soon"; do
+        # shellcheck disable=SC2086
+        "$SLUICE" run $PRIMES -o r.h5 -q $bad 2>err.txt
+        rc=$?
+        [ "$rc" = 2 ] && [ "$(wc -l <err.txt)" = 1 ] || fail "'$bad': exit $rc: $(cat err.txt)"
+    done
+    grep -q "checkpoint wants seconds" err.txt || fail "--checkpoint soon: $(cat err.txt)"
     "$SLUICE" run $PRIMES -t 1 -o r.h5 -q --resume || fail "resume with the same job"
     "$SLUICE" run $PRIMES -t 2 -o ref.h5 -q || fail "reference run"
     same ref.h5 r.h5 "refused twice, then resumed"
