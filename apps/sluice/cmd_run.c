@@ -104,7 +104,8 @@ static const char run_help[] =
 
 /* The pipeline SIGINT/SIGTERM should stop; set only while it runs. */
 static sl_pipeline *volatile run_active;
-static volatile sig_atomic_t run_signals, run_stopped;
+static volatile sig_atomic_t run_signals;
+static volatile sig_atomic_t run_speaks; /* rank 0 speaks for every rank */
 
 static void set_signals(bool on);
 
@@ -112,15 +113,16 @@ static void on_signal(int sig)
 {
     (void)sig;
     sl_pipeline *p = run_active;
-    run_stopped = 1;
     if (!p)
         return;
     if (run_signals++ == 0) {
         static const char msg[] = "sluice: stopping: letting the batches in flight finish "
                                   "(signal again to abandon them)\n";
         sl_pipeline_request_drain(p);
-        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
-        (void)w;
+        if (run_speaks) {
+            ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+            (void)w;
+        }
     } else {
         sl_pipeline_request_stop(p);
         set_signals(false); /* a third signal ends the process */
@@ -452,6 +454,7 @@ static int run_job(sl_dist *d, const run_args *a)
         if (a->trace && sl_pipeline_set_trace(p, a->trace, &err) != SL_OK)
             fprintf(stderr, "sluice: warning: no trace: %s\n", err.msg);
         run_active = p;
+        run_speaks = sl_dist_rank(d) == 0;
         set_signals(true);
         /* Rank 0 knows only its own batches; a job that places stages on rank
          * groups runs them in other pipelines, so it shows no progress. */

@@ -5,8 +5,10 @@
  * job's fingerprint) before any other rank reads it. Every rank then makes
  * the unfinished seqs its schedule gives it (the schedule is made for the
  * number left, and its positions are mapped to seqs), writing segments and
- * journalling them at checkpoints. A run that stops or fails keeps its last
- * checkpoint: the caller exits "resumable". At a successful end every rank
+ * journalling them at checkpoints. A run that stops checkpoints what every
+ * rank finished (the caller exits "resumable"); one that fails keeps its
+ * earlier checkpoints, and no state at all when there are none. At a
+ * successful end every rank
  * but 0 checkpoints what it has; rank 0's open segment gets the job's
  * metadata and totals from the sink's finish() and becomes the base of the
  * stitch: every journalled segment's rows are copied into it, it is renamed
@@ -147,8 +149,21 @@ sl_status sl__resume_run(sl_dist *d, sl_pipeline *p, const sl_job *job, sl_error
     }
     if (s == SL_OK) {
         const sl__feed *feed = sl__ckpt_feed(p, sched ? sl__sched_feed(sched) : NULL);
-        s = sl__dist_run_batches(d, p, sched, feed, err);
-        s = sl_dist_agree(d, s, err, true);
+        sl_status mine = sl__dist_run_batches(d, p, sched, feed, err);
+        s = sl_dist_agree(d, mine, err, true);
+        if (s != SL_OK) {
+            /* Stopped elsewhere after this rank's share ended (a signal
+             * reaches every rank, but one that drained first ends the
+             * dynamic schedule for all): a rank that was asked to stop too
+             * keeps what it made. Then all wait, so that rank 0 sees every
+             * journal before it judges the state. */
+            sl_error werr;
+            sl_error_clear(&werr);
+            if (mine == SL_OK && sl__run_failed_or_stopping(p) && sl__ckpt_write(p, &werr) != SL_OK)
+                fprintf(stderr, "sluice: warning: rank %d: last checkpoint: %s\n", rank, werr.msg);
+            sl_error_clear(&werr);
+            (void)sl_dist_agree(d, SL_OK, &werr, false);
+        }
     }
     sl__sched_destroy(&sched);
     /* Every rank's batches are done: all but rank 0 journal their last

@@ -11,6 +11,8 @@
 #   refuse     a fresh run over a state is refused (exit 2); --resume with a
 #              changed parameter is refused naming it (exit 2); --force
 #              starts over; --resume of a finished output does nothing.
+#   stop-mpi   USR1 through mpirun to 2 ranks (dynamic schedule, no periodic
+#              checkpoint): both ranks journal, exit 3, resumed on 1 rank.
 #   killloop   at least KILLS (default 20) SIGKILLs at random instants of
 #              the primes job, resumed each time with 1 or 2 threads; after
 #              each kill the output is absent or complete; every finished
@@ -179,6 +181,29 @@ refuse)
     "$SLUICE" run $PRIMES -o r.h5 -q --force || fail "--force over a state"
     [ -e r.h5.sluice ] && fail "--force left the old state"
     same ref.h5 r.h5 "--force over a state"
+    ;;
+stop-mpi)
+    # USR1 through mpirun (it forwards it to every rank), dynamic schedule,
+    # no periodic checkpoint: every rank journals what it finished, exit 3;
+    # resumed on one rank with two threads.
+    "$SLUICE" run $PRIMES -t 2 -o ref.h5 -q || fail "reference run"
+    timeout 120 mpirun -np 2 --bind-to none "$SLUICE" run $PRIMES -t 1 -o m.h5 -q \
+        --checkpoint 0 --schedule dynamic >mpi.log 2>&1 &
+    pid=$!
+    msleep 1500
+    # To mpirun itself (timeout would die of USR1).
+    kill -USR1 "$(pgrep -P $pid mpirun)"
+    wait $pid
+    rc=$?
+    [ "$rc" = 3 ] || fail "mpirun: exit $rc, want 3 ($(grep sluice mpi.log))"
+    for r in 0 1; do
+        [ "$(grep -c '^J1 ' m.h5.sluice/journal.r$r 2>/dev/null)" = 1 ] ||
+            fail "rank $r journalled no last checkpoint: $(ls m.h5.sluice)"
+    done
+    [ "$(grep -c 'stopping: letting' mpi.log)" = 1 ] || fail "not one stopping line: $(cat mpi.log)"
+    "$SLUICE" run $PRIMES -t 2 -o m.h5 --resume >resume.log 2>&1 || fail "resume: $(tail -2 resume.log)"
+    grep -q "^resumed " resume.log || fail "nothing was resumed: $(head -3 resume.log)"
+    same ref.h5 m.h5 "2 ranks stopped by USR1, resumed on 1"
     ;;
 killloop)
     "$SLUICE" run $PRIMES -t 2 -o ref.h5 -q || fail "reference run"
