@@ -51,6 +51,7 @@
 #include "pipeline/metrics.h"
 #include "pipeline/rebatch.h"
 #include "pipeline/watch.h"
+#include "util/ticks.h"
 
 typedef struct pl_job {
     int stage; /* -1: no job */
@@ -77,11 +78,135 @@ struct pl_parked {
 
 static void poke(sl_pipeline *p, size_t i, pl_job *keep);
 
-static uint64_t now_ns(void)
+static uint64_t now_ns(void) { return sl__mono_ns(); }
+
+/* --- per-thread figures ------------------------------------------------------ */
+
+static pl_tcount *tcount(const pl_tcounts *tc, int t, size_t i)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return (pl_tcount *)(void *)(tc->data + (size_t)t * tc->row) + i;
+}
+
+/* Only the calling thread writes its own counters: a plain add. */
+static void tc_add(atomic_uint_fast64_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+/* A finished job's figures, on the thread's own row (a thread outside the
+ * team, which the executor never makes, would count on the shared base). */
+static void count_job(sl_pipeline *p, size_t i, uint64_t rows, uint64_t busy, bool done)
+{
+    /* Relaxed: the rows were published before the team started. */
+    const pl_tcounts *tc = atomic_load_explicit(&p->tc, memory_order_relaxed);
+    int t = omp_get_thread_num();
+    if (__builtin_expect(!tc || t < 0 || t >= tc->threads, 0)) {
+        pl_stage *st = &p->stages[i];
+        atomic_fetch_add_explicit(&st->busy_ns, busy, memory_order_relaxed);
+        if (done) {
+            atomic_fetch_add_explicit(&st->rows, rows, memory_order_relaxed);
+            atomic_fetch_add_explicit(&st->completed, 1, memory_order_relaxed);
+        }
+        return;
+    }
+    pl_tcount *c = tcount(tc, t, i);
+    tc_add(&c->busy_ns, busy);
+    if (done) {
+        tc_add(&c->rows, rows);
+        tc_add(&c->completed, 1);
+    }
+}
+
+static uint64_t stage_sum(const sl_pipeline *p, size_t i, size_t field)
+{
+    const pl_stage *st = &p->stages[i];
+    const atomic_uint_fast64_t *base[3] = {&st->completed, &st->rows, &st->busy_ns};
+    uint64_t s = atomic_load_explicit(base[field], memory_order_relaxed);
+    const pl_tcounts *tc = atomic_load_explicit(&p->tc, memory_order_acquire);
+    for (int t = 0; tc && i < tc->nstages && t < tc->threads; t++) {
+        const pl_tcount *c = tcount(tc, t, i);
+        const atomic_uint_fast64_t *v[3] = {&c->completed, &c->rows, &c->busy_ns};
+        s += atomic_load_explicit(v[field], memory_order_relaxed);
+    }
+    return s;
+}
+
+uint64_t sl__stage_completed(const sl_pipeline *p, size_t i) { return stage_sum(p, i, 0); }
+uint64_t sl__stage_rows(const sl_pipeline *p, size_t i) { return stage_sum(p, i, 1); }
+uint64_t sl__stage_busy_ns(const sl_pipeline *p, size_t i) { return stage_sum(p, i, 2); }
+
+void sl__stage_counts_clear(sl_pipeline *p, size_t i)
+{
+    pl_tcounts *tc = atomic_load(&p->tc);
+    for (int t = 0; tc && i < tc->nstages && t < tc->threads; t++) {
+        pl_tcount *c = tcount(tc, t, i);
+        atomic_store_explicit(&c->completed, 0, memory_order_relaxed);
+        atomic_store_explicit(&c->rows, 0, memory_order_relaxed);
+        atomic_store_explicit(&c->busy_ns, 0, memory_order_relaxed);
+    }
+}
+
+/* A slot per stage instance for the pending jobs, the queue of them, and
+ * which stages take a batch straight from the stage before. */
+static sl_status jobs_reset(sl_pipeline *p, sl_error *err)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->nstages; i++) {
+        pl_stage *st = &p->stages[i];
+        st->slot0 = n;
+        n += (size_t)st->conc;
+        /* Not: an ordered stage (its ring keeps the order), the rebatch and
+         * the checkpointing writer (their firer decides what a job does),
+         * a stage sharing the library token or with a rate (their firer
+         * holds those), or after a rebatch (its own job path). */
+        st->inline_ok = i > 0 && st->mode != SL_MODE_ORDERED && i != p->rebatch &&
+                        i - 1 != p->rebatch && i != p->ckpt_stage && !st->rate_gap_ns &&
+                        !(st->desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY);
+    }
+    if (n != p->njobslots || !p->pending) {
+        free(p->jobslots);
+        sl_queue_destroy(&p->pending);
+        p->njobslots = 0;
+        p->jobslots = calloc(n, sizeof *p->jobslots);
+        SL_CHECK(p->jobslots, SL_ENOMEM, "out of memory for %zu job slots", n);
+        SL_TRY(sl_queue_create(&p->pending, n, err));
+        p->njobslots = n;
+    }
+    return SL_OK;
+}
+
+/* The per-thread rows for this run's team, zeroed. Made once: the team
+ * size and the stages do not change between runs of a pipeline (were they
+ * to, the old rows would stay allocated until the pipeline goes, since a
+ * progress thread may be reading them). */
+static sl_status tcount_reset(sl_pipeline *p, sl_error *err)
+{
+    pl_tcounts *tc = atomic_load_explicit(&p->tc, memory_order_relaxed);
+    if (!tc || tc->threads < p->threads || tc->nstages < p->nstages) {
+        SL_CHECK(!tc, SL_EINVAL, "internal error: the pipeline changed between runs");
+        size_t row = (p->nstages * sizeof(pl_tcount) + PL_CACHELINE - 1) / PL_CACHELINE *
+                     PL_CACHELINE;
+        size_t size = (sizeof *tc + row * (size_t)p->threads + PL_CACHELINE - 1) /
+                      PL_CACHELINE * PL_CACHELINE;
+        tc = aligned_alloc(PL_CACHELINE, size);
+        SL_CHECK(tc, SL_ENOMEM, "out of memory for the per-thread figures");
+        tc->threads = p->threads;
+        tc->nstages = p->nstages;
+        tc->row = row;
+        for (int t = 0; t < tc->threads; t++)
+            for (size_t i = 0; i < tc->nstages; i++) {
+                pl_tcount *c = tcount(tc, t, i);
+                atomic_init(&c->completed, 0);
+                atomic_init(&c->rows, 0);
+                atomic_init(&c->busy_ns, 0);
+            }
+        atomic_store_explicit(&p->tc, tc, memory_order_release);
+        return SL_OK;
+    }
+    for (size_t i = 0; i < p->nstages; i++)
+        sl__stage_counts_clear(p, i);
+    return SL_OK;
 }
 
 static bool stopping(const sl_pipeline *p)
@@ -245,6 +370,21 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped, bool *mo
             return false;
         }
     }
+    /* No input, nothing parked, no checkpoint to make: nothing to fire, and
+     * nothing to take and give back (a credit and an instance on lines the
+     * other threads use). Most pokes of a stage end here: the one a job
+     * makes when it frees its instance, the second look after a fire. The
+     * poke chain orders a push before this look, as it does for the pop. */
+    if (i > 0 && i != p->rebatch && i != p->ckpt_stage &&
+        atomic_load_explicit(&st->nparked, memory_order_relaxed) == 0) {
+        if (st->mode == SL_MODE_ORDERED) {
+            uint64_t n = atomic_load_explicit(&st->next, memory_order_relaxed);
+            if (!atomic_load_explicit(&st->ring[n % (uint64_t)st->qcap], memory_order_relaxed))
+                return false;
+        } else if (sl_queue_size_approx(st->inq) == 0) {
+            return false;
+        }
+    }
     pl_stage *down = i + 1 < p->nstages ? &p->stages[i + 1] : NULL;
     bool credit = down && down->mode != SL_MODE_ORDERED;
     atomic_long *cr = credit ? &down->credits : !down ? p->tail_credits : NULL;
@@ -314,7 +454,39 @@ fired:
 
 static void run_task(sl_pipeline *p, pl_job j);
 static void check_timers(sl_pipeline *p, pl_job *keep);
+static void work(sl_pipeline *p);
 
+/* Failed looks at the pending jobs before a worker leaves (~ a few µs). */
+#define PL_WORKER_SPIN 256
+
+static inline void pl_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* A thread for the pending jobs, when fewer than the team's are at it: an
+ * OpenMP task that runs the worker loop. */
+static void add_worker(sl_pipeline *p)
+{
+    int w = atomic_load_explicit(&p->workers, memory_order_relaxed);
+    while (w < p->threads)
+        if (atomic_compare_exchange_weak_explicit(&p->workers, &w, w + 1, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+#pragma omp task default(none) firstprivate(p)
+            work(p);
+            return;
+        }
+}
+
+/* A fired job: the caller runs the first one itself (keep); the others wait
+ * in p->pending for a thread of the worker loop. An OpenMP task per job
+ * would cost a task allocation, libgomp's team lock and a futex wake-up each,
+ * and wake a thread for a job of a few hundred ns; a worker takes jobs until
+ * none is left, and a task is spawned only while a thread of the team has
+ * none. A stage with a priority still gets a task per job (the hint is
+ * OpenMP's). */
 static void dispatch(sl_pipeline *p, pl_job j, pl_job *keep)
 {
     if (keep->stage < 0) {
@@ -322,6 +494,15 @@ static void dispatch(sl_pipeline *p, pl_job j, pl_job *keep)
         return;
     }
     int prio = p->stages[j.stage].pol.priority; /* a hint: OMP_MAX_TASK_PRIORITY caps it */
+    if (prio == 0) {
+        pl_job *slot = &p->jobslots[p->stages[j.stage].slot0 + (size_t)j.inst];
+        *slot = j;
+        /* Cannot fail: the queue holds a slot per instance. */
+        if (sl_queue_try_push_mpmc(p->pending, slot)) {
+            add_worker(p);
+            return;
+        }
+    }
 #pragma omp task default(none) firstprivate(p, j) priority(prio)
     run_task(p, j);
 }
@@ -670,10 +851,10 @@ static void execute_rebatch(sl_pipeline *p, pl_job *j, pl_job *keep)
     sl_error_clear(&err);
     sl_batch *out = NULL;
     uint64_t rows_in = j->b ? sl_batch_nrows(j->b) : 0;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = sl__fast_ns();
     sl_status s = sl__rebatch_step(p, st, j->b, &out, &err);
-    uint64_t t1 = now_ns();
-    atomic_fetch_add_explicit(&st->busy_ns, t1 - t0, memory_order_relaxed);
+    uint64_t t1 = sl__fast_ns();
+    count_job(p, i, out ? sl_batch_nrows(out) : 0, t1 - t0, s == SL_OK && out);
     sl__metrics_job(p, (int)i, out ? sl_batch_seq(out) : 0, t0, t1, rows_in,
                     out ? sl_batch_nrows(out) : 0, s == SL_OK);
     j->b = NULL; /* the step owns the input from here */
@@ -685,8 +866,6 @@ static void execute_rebatch(sl_pipeline *p, pl_job *j, pl_job *keep)
     } else if (!out) {
         give_back_credit(p, i);
     } else {
-        atomic_fetch_add_explicit(&st->rows, sl_batch_nrows(out), memory_order_relaxed);
-        atomic_fetch_add_explicit(&st->completed, 1, memory_order_relaxed);
         if (i + 1 == p->nstages) {
             fold_results(p, out);
             if (p->record_rows)
@@ -740,6 +919,42 @@ static void execute_ckpt(sl_pipeline *p, pl_job *j, pl_job *keep)
     check_timers(p, keep);
 }
 
+/* Stage i's job succeeded: when stage i+1 takes a batch straight from it
+ * (inline_ok) and it can have an idle instance and a credit downstream at
+ * once, the batch becomes i+1's job on this thread (keep) without passing
+ * through i+1's queue, its firer, the credits of that queue or the pokes:
+ * the hand-over costs two atomic operations instead of a dozen, and the
+ * batch stays in this core's cache. Parallel and serial stages make no
+ * promise of order, so overtaking batches queued there is allowed; the
+ * queued ones are fired when an instance comes back (release_job pokes).
+ * The resources are taken in the firer's order (credit, then instance) and
+ * a credit given back is followed by a poke of i+1 (the caller's push_down
+ * path), so no wake-up is lost. */
+static bool inline_next(sl_pipeline *p, size_t i, pl_job *j, pl_job *keep)
+{
+    pl_stage *nx = &p->stages[i + 1];
+    if (!nx->inline_ok || keep->stage >= 0 || stopping(p) ||
+        atomic_load_explicit(&nx->nparked, memory_order_relaxed) > 0)
+        return false;
+    pl_stage *down = i + 2 < p->nstages ? &p->stages[i + 2] : NULL;
+    atomic_long *cr = down ? (down->mode != SL_MODE_ORDERED ? &down->credits : NULL)
+                           : p->tail_credits;
+    if (cr && !take_credit(cr))
+        return false;
+    void *slot;
+    if (!sl_queue_try_pop_mpmc(nx->free_inst, &slot)) {
+        if (cr)
+            atomic_fetch_add_explicit(cr, 1, memory_order_acq_rel);
+        return false;
+    }
+    /* The slot this job reserved in i+1's queue is not used: back to i,
+     * whose release_job pokes it next. */
+    atomic_fetch_add_explicit(&nx->credits, 1, memory_order_acq_rel);
+    *keep = (pl_job){.stage = (int)(i + 1), .inst = (int)(uintptr_t)slot, .b = j->b};
+    j->b = NULL;
+    return true;
+}
+
 static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
 {
     size_t i = (size_t)j->stage;
@@ -764,7 +979,10 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
             s = sl_batch_copy(j->orig, j->b, &err);
         no_copy = s != SL_OK;
     }
-    uint64_t t0 = now_ns(), t1 = t0;
+    /* A deadline or a slow warning compares with the system clock; otherwise
+     * the cheaper counter times the attempt. */
+    bool exact = st->timeout_ns || st->warn_slow_ns;
+    uint64_t t0 = exact ? now_ns() : sl__fast_ns(), t1 = t0;
     bool timed_out = false;
     if (s == SL_OK) {
         uint64_t seq = j->b ? sl_batch_seq(j->b) : j->seq;
@@ -777,8 +995,7 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
         s = call_stage(p, st, j, &err);
         sl__tl_deadline_ns = outer_deadline;
         sl__watch_job_end(p);
-        t1 = now_ns();
-        atomic_fetch_add_explicit(&st->busy_ns, t1 - t0, memory_order_relaxed);
+        t1 = exact ? now_ns() : sl__fast_ns();
         sl__metrics_job(p, (int)i, seq, t0, t1, rows_in, j->b ? sl_batch_nrows(j->b) : 0,
                         s == SL_OK && !(st->timeout_ns && t1 - t0 > st->timeout_ns));
         if (st->warn_slow_ns && t1 - t0 > st->warn_slow_ns)
@@ -794,6 +1011,8 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
             s = SL_ETIMEDOUT;
         }
     }
+    /* Counted before the batch moves on: another thread may take it then. */
+    count_job(p, i, s == SL_OK ? sl_batch_nrows(j->b) : 0, t1 - t0, s == SL_OK);
     bool last = i + 1 == p->nstages, parked = false;
     if (s != SL_OK) {
         if (err.code == SL_OK)
@@ -809,8 +1028,6 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
         if (j->orig)
             sl_batch_pool_put(p->pool, j->orig);
         j->orig = NULL;
-        atomic_fetch_add_explicit(&st->rows, sl_batch_nrows(j->b), memory_order_relaxed);
-        atomic_fetch_add_explicit(&st->completed, 1, memory_order_relaxed);
         if (last) {
             fold_results(p, j->b);
             if (p->record_rows)
@@ -818,7 +1035,7 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
             if (!p->tail_keeps)
                 sl_batch_pool_put(p->pool, j->b);
         }
-        else {
+        else if (!inline_next(p, i, j, keep)) {
             push_down(p, i, j->b);
             poke(p, i + 1, keep);
         }
@@ -859,6 +1076,29 @@ static void run_task(sl_pipeline *p, pl_job j)
             return;
         j = next;
     }
+}
+
+/* The worker loop: pending jobs until there are none. A job pushed while a
+ * worker leaves is not stranded: whoever pushed it is a worker too (every
+ * dispatch happens inside this loop or in the round's opening pokes, whose
+ * thread runs the loop after them) and looks again before it leaves. */
+static void work(sl_pipeline *p)
+{
+    void *slot;
+    /* While another worker runs it may fire more: wait a moment for that
+     * before leaving, since a new worker costs a task and a wake-up. */
+    for (int idle = 0; idle < PL_WORKER_SPIN;) {
+        if (sl_queue_try_pop_mpmc(p->pending, &slot)) {
+            run_task(p, *(pl_job *)slot);
+            idle = 0;
+        } else if (atomic_load_explicit(&p->workers, memory_order_relaxed) > 1 && !stopping(p)) {
+            idle++;
+            pl_pause();
+        } else {
+            break;
+        }
+    }
+    atomic_fetch_sub_explicit(&p->workers, 1, memory_order_relaxed);
 }
 
 /* After a failure, batches can be left in queues, rings and parked jobs:
@@ -928,7 +1168,7 @@ static void reset_counters(sl_pipeline *p)
 static bool all_done(sl_pipeline *p)
 {
     bool gathered = p->rebatch == SIZE_MAX || sl__rebatch_empty(p);
-    return gathered && atomic_load(&p->stages[p->nstages - 1].completed) +
+    return gathered && sl__stage_completed(p, p->nstages - 1) +
                                atomic_load(&p->dropped) + atomic_load(&p->absorbed) ==
                            atomic_load(&p->next_lidx) + atomic_load(&p->emitted);
 }
@@ -964,6 +1204,7 @@ static void sleep_for_timers(sl_pipeline *p)
  * credit of the last stage or input of the first. */
 static void run_round(sl_pipeline *p)
 {
+    atomic_store(&p->workers, 1); /* the thread of the single below */
 #pragma omp parallel num_threads(p->threads) default(none) shared(p)
 #pragma omp single
     {
@@ -975,12 +1216,16 @@ static void run_round(sl_pipeline *p)
                 keep.stage = -1;
             }
         }
+        work(p);
     }
 }
 
 sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
 {
+    sl__ticks_init();
+    SL_TRY(tcount_reset(p, err));
     reset_counters(p);
+    SL_TRY(jobs_reset(p, err));
     sl_error_clear(&p->run_err);
     SL_TRY(sl__watch_start(p, err));
     sl_status ms = sl__metrics_start(p, err);
@@ -1036,7 +1281,7 @@ sl_status sl__executor_run(sl_pipeline *p, sl_error *err)
     }
     sl__pipeline_dead_sort(p);
     SL_TRY(sl__run_fold_flush(p, err));
-    uint64_t done = atomic_load(&p->stages[p->nstages - 1].completed) + atomic_load(&p->dropped);
+    uint64_t done = sl__stage_completed(p, p->nstages - 1) + atomic_load(&p->dropped);
     uint64_t claimed = atomic_load(&p->next_lidx);
     if (!end && (atomic_load(&p->stop) || atomic_load(&p->drain))) {
         if (p->feed) /* a share of the job: its size is not known here */

@@ -327,9 +327,9 @@ static void merge_slots(struct sl_pipeline *p, struct sl__metrics *m)
          * add per batch it makes anyway), so that a stage whose jobs are not
          * reported one by one still shows; a stage's successful attempts
          * are its batches out, except for a stage that joins batches. */
-        f->batches_out = atomic_load(&st->completed);
-        f->rows_out = atomic_load(&st->rows);
-        f->busy_ns = atomic_load(&st->busy_ns);
+        f->batches_out = sl__stage_completed(p, i);
+        f->rows_out = sl__stage_rows(p, i);
+        f->busy_ns = sl__stage_busy_ns(p, i);
         f->retries = atomic_load(&st->retried);
         f->timeouts = atomic_load(&st->timeouts);
         f->dropped = atomic_load(&st->dropped);

@@ -169,7 +169,7 @@ static void look(struct sl_pipeline *p, struct sl__metrics *m, bool point)
         c[5] += (uint64_t)running;
         if (point) {
             MET_V(&m->series, i, 0, k) =
-                (double)atomic_load_explicit(&st->completed, memory_order_relaxed);
+                (double)sl__stage_completed(p, i);
             MET_V(&m->series, i, 1, k) = (double)q;
             MET_V(&m->series, i, 2, k) = (double)running;
         }
@@ -255,5 +255,5 @@ void sl__sampler_stop(struct sl_pipeline *p)
     size_t k = append(&m->series, 1e-9 * (double)(mono_ns() - m->t0_ns));
     for (size_t i = 0; i < p->nstages; i++)
         MET_V(&m->series, i, 0, k) =
-            (double)atomic_load_explicit(&p->stages[i].completed, memory_order_relaxed);
+            (double)sl__stage_completed(p, i);
 }

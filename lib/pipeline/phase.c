@@ -38,6 +38,8 @@ void sl__run_set_stage_figures(sl_pipeline *p, size_t i, uint64_t batches, uint6
     atomic_store(&st->completed, batches);
     atomic_store(&st->rows, rows);
     atomic_store(&st->busy_ns, (uint_fast64_t)(busy_s * 1e9 + 0.5));
+    /* These replace the run's own counts (no run is going on). */
+    sl__stage_counts_clear(p, i);
 }
 
 void sl__run_set_stage_failures(sl_pipeline *p, size_t i, uint64_t retries, uint64_t timeouts,

@@ -266,23 +266,23 @@ const sl_ctx *sl_pipeline_ctx(const sl_pipeline *p) { return &p->stages[0].ctx; 
 
 uint64_t sl_pipeline_batches(const sl_pipeline *p)
 {
-    return p->nstages ? atomic_load(&p->stages[0].completed) : 0;
+    return p->nstages ? sl__stage_completed(p, 0) : 0;
 }
 
 uint64_t sl_pipeline_dropped(const sl_pipeline *p) { return atomic_load(&p->dropped); }
 
 uint64_t sl_pipeline_rows(const sl_pipeline *p)
 {
-    return p->nstages ? atomic_load(&p->stages[0].rows) : 0;
+    return p->nstages ? sl__stage_rows(p, 0) : 0;
 }
 
 void sl_pipeline_stage_stats(const sl_pipeline *p, size_t i, sl_stage_stats *out)
 {
     const pl_stage *st = &p->stages[i];
     out->name = st->name;
-    out->batches = atomic_load(&st->completed);
-    out->rows = atomic_load(&st->rows);
-    out->busy_s = 1e-9 * (double)atomic_load(&st->busy_ns);
+    out->batches = sl__stage_completed(p, i);
+    out->rows = sl__stage_rows(p, i);
+    out->busy_s = 1e-9 * (double)sl__stage_busy_ns(p, i);
     out->concurrency = st->conc;
     out->queue = st->qcap;
     out->mode = st->mode;
@@ -322,6 +322,9 @@ void sl_pipeline_destroy(sl_pipeline **pp)
     free(p->output_tmp);
     free(p->sink_path);
     free(p->rows_done);
+    free(atomic_load(&p->tc));
+    free(p->jobslots);
+    sl_queue_destroy(&p->pending);
     free(p->seqs_done);
     free(p->seqs_dropped);
     sl__ckpt_close(p);

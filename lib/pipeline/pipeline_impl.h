@@ -38,6 +38,10 @@ typedef struct pl_stage {
     void **inst;               /* conc instance states */
     int ninst_created;         /* how many create() calls succeeded */
     bool finished;
+    /* A job of the stage before may hand its batch straight to a job of
+     * this one on the same thread (executor.c inline_next). */
+    bool inline_ok;
+    size_t slot0;              /* its first job slot in p->jobslots */
     sl_queue *free_inst;       /* indices of idle instances: the concurrency limit */
     sl_queue *inq;             /* FIFO input (parallel/serial stages after the first) */
     _Atomic(sl_batch *) *ring; /* ordered input, indexed by lidx % qcap */
@@ -55,7 +59,9 @@ typedef struct pl_stage {
     /* Requests to look at this stage again; the thread that takes it from 0
      * is the stage's only firer until it brings it back to 0. atomic. */
     _Alignas(PL_CACHELINE) atomic_uint_fast64_t poke;
-    /* Figures, bumped once per batch. atomic. */
+    /* Figures: the run counts them per thread (p->tc) and these hold
+     * what was set from outside (sl__run_set_stage_figures); read through
+     * sl__stage_completed/rows/busy_ns, which add both. atomic. */
     _Alignas(PL_CACHELINE) atomic_uint_fast64_t completed;
     atomic_uint_fast64_t rows;
     atomic_uint_fast64_t busy_ns;
@@ -92,6 +98,22 @@ typedef struct pl_kv {
     char *key;
     char *value;
 } pl_kv;
+
+/* One team thread's figures of one stage. Only that thread writes them (a
+ * relaxed load and store, no read-modify-write: no locked instruction and no
+ * cache line shared with another writer on the per-batch path); anyone may
+ * read them during the run. */
+typedef struct pl_tcount {
+    atomic_uint_fast64_t completed, rows, busy_ns;
+} pl_tcount;
+
+/* All threads' rows: threads rows of nstages pl_tcount, each row `row`
+ * bytes (whole cache lines) from data. */
+typedef struct pl_tcounts {
+    int threads;
+    size_t nstages, row;
+    _Alignas(64) unsigned char data[];
+} pl_tcounts;
 
 typedef struct pl_result {
     char *key;
@@ -155,6 +177,20 @@ struct sl_pipeline {
     _Alignas(PL_CACHELINE) atomic_int failed;  /* atomic: 1 once a batch failed */
     atomic_int stop;                           /* atomic: a stop was requested */
     sl_error run_err;                          /* written once, by the first failure */
+
+    /* Jobs fired and waiting for a thread (executor.c dispatch): pointers
+     * into jobslots, one slot per stage instance (a fired job holds its
+     * instance, so no two waiting jobs share a slot). workers: threads in
+     * the loop that takes them, the spawned and not yet started included;
+     * at most threads. */
+    sl_queue *pending;
+    struct pl_job *jobslots;
+    size_t njobslots;
+    _Alignas(PL_CACHELINE) atomic_int workers;
+
+    /* Per-thread figures, made at the first run. Published with release:
+     * a progress thread may read them while the run starts. */
+    _Atomic(pl_tcounts *) tc;
 
     sl_batch_pool *pool;
     size_t batch_bound;
@@ -233,5 +269,12 @@ void sl__output_discard(struct sl_pipeline *p);
 
 /* executor.c */
 sl_status sl__executor_run(struct sl_pipeline *p, sl_error *err);
+/* Stage i's batches out, rows out and busy time so far (any thread, any
+ * time; relaxed). */
+uint64_t sl__stage_completed(const struct sl_pipeline *p, size_t i);
+uint64_t sl__stage_rows(const struct sl_pipeline *p, size_t i);
+uint64_t sl__stage_busy_ns(const struct sl_pipeline *p, size_t i);
+/* Forgets the run's own counts of stage i (its figures were set). */
+void sl__stage_counts_clear(struct sl_pipeline *p, size_t i);
 
 #endif

@@ -1,7 +1,7 @@
 /* lib/pipeline/progress.c - how far a running pipeline is, for progress lines.
  *
  * Read from another thread while the executor runs: the counters are the
- * executor's own atomics (the last stage's completed, p->dropped, and a
+ * executor's own atomics (the last stage's completed count, p->dropped, and a
  * rebatch's absorbed and emitted), read
  * relaxed, since a progress line needs no ordering with the batches. The
  * plan's size is written before the run starts (and, in the distribution
@@ -12,7 +12,7 @@ void sl_pipeline_progress(const sl_pipeline *p, uint64_t *done, uint64_t *total)
 {
     uint64_t d = 0;
     if (p && p->nstages > 0) {
-        d = atomic_load_explicit(&p->stages[p->nstages - 1].completed, memory_order_relaxed) +
+        d = sl__stage_completed(p, p->nstages - 1) +
             atomic_load_explicit(&p->dropped, memory_order_relaxed);
         /* After a rebatch the last stage counts re-cut batches: count the
          * source's instead (absorbed into it, less the ones it made). */

@@ -165,7 +165,7 @@ static uint64_t progress(const struct sl_pipeline *p)
 {
     uint64_t sum = 0;
     for (size_t i = 0; i < p->nstages; i++)
-        sum += atomic_load_explicit(&p->stages[i].completed, memory_order_relaxed) +
+        sum += sl__stage_completed(p, i) +
                atomic_load_explicit(&p->stages[i].retried, memory_order_relaxed) +
                atomic_load_explicit(&p->stages[i].dropped, memory_order_relaxed);
     return sum;

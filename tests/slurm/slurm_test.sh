@@ -84,12 +84,15 @@ submit() { timeout 30 sbatch --parsable "$@" | cut -d';' -f1; }
 field() { timeout 10 scontrol show job "$1" -o 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 # wait_job ID SECONDS: waits until the job, and each of its array tasks, has
-# ended. Returns 1 (and cancels it) after SECONDS.
+# ended. Returns 1 (and cancels it) after SECONDS. Ended means a final state:
+# a list of the states that are not final missed SIGNALING (shown while a
+# --signal is delivered), and the wait ended in the middle of a run.
 wait_job() {
     i=0
+    final='^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|PREEMPTED|BOOT_FAIL|DEADLINE|OUT_OF_MEMORY|REVOKED|SPECIAL_EXIT)$'
     while [ "$i" -lt "$2" ]; do
         states=$(field "$1" JobState)
-        [ -n "$states" ] && ! echo "$states" | grep -qE 'PENDING|RUNNING|CONFIGURING|COMPLETING|REQUEUE|SUSPENDED|RESIZING' &&
+        [ -n "$states" ] && ! echo "$states" | grep -qvE "$final" &&
             return 0
         sleep 1
         i=$((i + 1))

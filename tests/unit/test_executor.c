@@ -16,7 +16,7 @@ static struct {
     uint64_t batches, rows;
     uint64_t fail_seq; /* UINT64_MAX: never */
     int jitter_us;     /* sleep up to this long in the shuffle stage */
-    atomic_uint_fast64_t order_errors, order_seen, sink_count, sink_sum, in_ordered;
+    atomic_uint_fast64_t order_errors, order_seen, sink_count, sink_sum, in_ordered, in_sink;
     unsigned char *seen;
 } T;
 
@@ -82,6 +82,8 @@ static sl_status ordered_process(void *s, sl_batch *b, sl_ctx *c, sl_error *err)
 
 static sl_status sink_process(void *s, sl_batch *b, sl_ctx *c, sl_error *err)
 {
+    if (atomic_fetch_add(&T.in_sink, 1) != 0) /* serial: never two at once */
+        atomic_fetch_add(&T.order_errors, 1);
     const void *d;
     SL_TRY(sl_batch_get(b, "v", SL_TYPE_U64, &d, err));
     const uint64_t *v = d;
@@ -89,6 +91,7 @@ static sl_status sink_process(void *s, sl_batch *b, sl_ctx *c, sl_error *err)
         atomic_fetch_add(&T.sink_sum, v[r]);
     T.seen[sl_batch_seq(b)]++; /* the sink is serial: one at a time */
     atomic_fetch_add(&T.sink_count, 1);
+    atomic_fetch_sub(&T.in_sink, 1);
     return SL_OK;
 }
 
@@ -146,6 +149,14 @@ static void check_all_arrived(sl_pipeline *p)
                   "peak %zu > bound %zu", sl_pipeline_peak_batches(p), sl_pipeline_batch_bound(p));
     cr_assert_eq(sl_pipeline_batches(p), T.batches);
     cr_assert_eq(sl_pipeline_rows(p), n);
+    /* Each thread counts on its own row: the rows add up to every batch. */
+    for (size_t i = 0; i < sl_pipeline_nstages(p); i++) {
+        sl_stage_stats st;
+        sl_pipeline_stage_stats(p, i, &st);
+        cr_assert_eq(st.batches, T.batches, "stage %zu: %llu batches", i,
+                     (unsigned long long)st.batches);
+        cr_assert_eq(st.rows, n, "stage %zu: %llu rows", i, (unsigned long long)st.rows);
+    }
 }
 
 Test(executor, every_mode_thread_and_queue_size_delivers_each_batch_once)
