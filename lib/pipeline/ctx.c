@@ -218,3 +218,30 @@ void sl_ctx_result_get(const sl_ctx *c, size_t i, const char **key, sl_type *typ
     if (f)
         *f = r->f;
 }
+
+sl_status sl_ctx_input(sl_ctx *c, const char *name, const char *identity, sl_error *err)
+{
+    SL_CHECK(name && *name && identity, SL_EINVAL, "an input needs a name and an identity");
+    if (!c) /* a stage driven outside a pipeline (its unit tests): no run to tell */
+        return SL_OK;
+    pl_stage *st = &c->p->stages[c->stage];
+    char *v = strdup(identity);
+    SL_CHECK(v, SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < st->ninputs; i++)
+        if (strcmp(st->inputs[i].key, name) == 0) {
+            free(st->inputs[i].value);
+            st->inputs[i].value = v;
+            return SL_OK;
+        }
+    pl_kv *m = realloc(st->inputs, (st->ninputs + 1) * sizeof *m);
+    char *k = strdup(name);
+    if (m)
+        st->inputs = m;
+    if (!m || !k) {
+        free(k);
+        free(v);
+        return SL_FAIL(SL_ENOMEM, "out of memory");
+    }
+    st->inputs[st->ninputs++] = (pl_kv){k, v};
+    return SL_OK;
+}

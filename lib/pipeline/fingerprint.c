@@ -15,6 +15,16 @@ static const char *mode_name(sl_stage_mode m)
     return m == SL_MODE_ORDERED ? "ordered" : m == SL_MODE_SERIAL ? "serial" : "parallel";
 }
 
+/* A name or identity as one fingerprint field: no tab or line break. */
+static const char *one_line(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 1 < cap; s++)
+        buf[n++] = (unsigned char)*s < 0x20 ? '?' : *s;
+    buf[n] = '\0';
+    return buf;
+}
+
 sl_status sl_pipeline_fingerprint(const sl_pipeline *p, char **out, sl_error *err)
 {
     *out = NULL;
@@ -53,6 +63,12 @@ sl_status sl_pipeline_fingerprint(const sl_pipeline *p, char **out, sl_error *er
             }
         }
         free(lines);
+        for (size_t k = 0; k < st->ninputs; k++) {
+            char name[1024], id[1024];
+            sl__strbuf_printf(&b, "stage %s\tinput %s\t%s\n", st->name,
+                              one_line(st->inputs[k].key, name, sizeof name),
+                              one_line(st->inputs[k].value, id, sizeof id));
+        }
     }
     if (b.oom || !b.s) {
         free(b.s);
@@ -116,6 +132,8 @@ static void what(const fp_line *l, char *buf, size_t cap)
         const char *k = l->key;
         if (strncmp(k, "param ", 6) == 0)
             snprintf(buf, cap, "stage '%s' parameter '%s'", l->scope + 6, k + 6);
+        else if (strncmp(k, "input ", 6) == 0)
+            snprintf(buf, cap, "stage '%s' input '%s'", l->scope + 6, k + 6);
         else
             snprintf(buf, cap, "stage '%s' %s", l->scope + 6, k);
     } else if (strcmp(l->scope, "plan") == 0) {

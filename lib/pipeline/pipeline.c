@@ -12,6 +12,7 @@
 
 #include "pipeline/metrics.h"
 #include "pipeline/pipeline_impl.h"
+#include "schema/schema_impl.h"
 
 #define PL_MAX_CONCURRENCY 4096
 #define PL_MAX_QUEUE (1 << 20)
@@ -198,6 +199,31 @@ static sl_status make_instances(sl_pipeline *p, pl_stage *st, sl_error *err)
     return sl_queue_create(&st->inq, (size_t)st->qcap, err);
 }
 
+/* The columns after the stage, from those before it, when both are known:
+ * a job whose columns do not fit fails here, before any batch. A rebatch
+ * (run by the executor) keeps the columns as they are. */
+static sl_status stage_columns(sl_pipeline *p, pl_stage *st, sl_error *err)
+{
+    size_t i = (size_t)st->ctx.stage;
+    const sl_schema *in = i > 0 ? p->stages[i - 1].schema : NULL;
+    bool rebatch = st->desc->flags & SL_STAGE_REBATCH;
+    if ((i > 0 && !in) || (!rebatch && !st->desc->columns) ||
+        (st->desc->kind != SL_KIND_SOURCE && !in))
+        return SL_OK;
+    st->schema = calloc(1, sizeof *st->schema);
+    SL_CHECK(st->schema, SL_ENOMEM, "out of memory");
+    if (in)
+        *st->schema = *in;
+    if (rebatch)
+        return SL_OK;
+    sl_status s = st->desc->columns(st->inst[0], in, st->schema, &st->ctx, err);
+    if (s != SL_OK) {
+        sl_error_prefix(err, "stage '%s'", st->name);
+        return sl_error_push(err, s, __FILE__, __LINE__, __func__);
+    }
+    return SL_OK;
+}
+
 static sl_status source_plan(sl_pipeline *p, pl_stage *st, sl_error *err)
 {
     sl_source_plan plan = {0, SL_ROWS_UNKNOWN};
@@ -243,6 +269,7 @@ sl_status sl_pipeline_add(sl_pipeline *p, const sl_stage_desc *d, const char *na
     SL_TRY(resolve(p, st, so, err));
     SL_TRY(check_rebatch(p, st, err));
     SL_TRY(make_instances(p, st, err));
+    SL_TRY(stage_columns(p, st, err));
     p->batch_bound += (size_t)st->conc + (size_t)st->qcap;
     if (st->pol.retries > 0 && st->ctx.stage > 0)
         p->batch_bound += (size_t)st->conc; /* each job's copy of its input */
@@ -299,6 +326,12 @@ static void stage_free(pl_stage *st)
             st->desc->destroy(st->inst[i]);
     st->ninst_created = 0;
     free(st->inst);
+    free(st->schema);
+    for (size_t k = 0; k < st->ninputs; k++) {
+        free(st->inputs[k].key);
+        free(st->inputs[k].value);
+    }
+    free(st->inputs);
     sl_queue_destroy(&st->free_inst);
     sl_queue_destroy(&st->inq);
     free(st->ring);

@@ -38,6 +38,11 @@ typedef struct pl_stage {
     void **inst;               /* conc instance states */
     int ninst_created;         /* how many create() calls succeeded */
     bool finished;
+    /* The inputs it named (sl_ctx_input): key the name, value its identity. */
+    struct pl_kv *inputs;
+    size_t ninputs;
+    /* The columns after this stage (sluice/schema.h); NULL: unknown. */
+    struct sl_schema *schema;
     /* A job of the stage before may hand its batch straight to a job of
      * this one on the same thread (executor.c inline_next). */
     bool inline_ok;

@@ -5,6 +5,7 @@
  * Each instance owns one sl_fib (GMP scratch reused across rows); the maths
  * is in fib_kernel.c. Printing costs ~4x computing (FIELD-NOTES), so the text
  * is made only with store=full. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,20 @@ static void fib_destroy(void *state)
     free(s);
 }
 
+static sl_status fib_columns(void *state, const sl_schema *in, sl_schema *out, sl_ctx *ctx,
+                             sl_error *err)
+{
+    const fib_state *s = state;
+    char me[SL_SCHEMA_ORIGIN_MAX];
+    snprintf(me, sizeof me, "stage '%s'", sl_ctx_stage_name(ctx));
+    SL_TRY(sl_schema_need(in, "n", SL_TYPE_U64, 0, NULL, err));
+    SL_TRY(sl_schema_set(out, "digits", SL_TYPE_U64, 0, NULL, me, err));
+    SL_TRY(sl_schema_set(out, "mod", SL_TYPE_U64, 0, NULL, me, err));
+    if (s->full)
+        SL_TRY(sl_schema_set(out, "value", SL_TYPE_BYTES, 0, NULL, me, err));
+    return SL_OK;
+}
+
 static const sl_stage_desc fib_desc = {
     .abi = SL_STAGE_ABI,
     .size = sizeof(sl_stage_desc),
@@ -85,6 +100,7 @@ static const sl_stage_desc fib_desc = {
     .create = fib_create,
     .process = fib_process,
     .destroy = fib_destroy,
+    .columns = fib_columns,
 };
 
 SL_STAGE_EXPORT(fib_desc)

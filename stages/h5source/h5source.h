@@ -19,6 +19,7 @@
 
 #include <sluice/batch.h>
 #include <sluice/error.h>
+#include <sluice/schema.h>
 
 /* --- The `columns` parameter (pure). --- */
 
@@ -76,6 +77,12 @@ int sl_h5r_ncols(const sl_h5r *r);
 /* Column i's name and its dataset's path; borrowed from r. */
 const char *sl_h5r_col_name(const sl_h5r *r, int i);
 const char *sl_h5r_col_path(const sl_h5r *r, int i);
+
+/* The columns its batches carry (sluice/schema.h), each from "FILE:/path". */
+sl_status sl_h5r_columns(const sl_h5r *r, sl_schema *out, sl_error *err);
+/* "size N bytes, modified 2026-11-27 07:41:03.123456789 UTC": what a resume
+ * compares to see whether the file changed. No HDF5 call. */
+sl_status sl_h5r_identity(const sl_h5r *r, char *buf, size_t cap, sl_error *err);
 
 /* Makes batch seq in out (which must be reset): its rows, row0 and one
  * column per dataset, read with one hyperslab H5Dread per column. seq past

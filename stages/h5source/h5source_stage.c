@@ -48,8 +48,25 @@ static sl_status h5source_create(void **state, const sl_params *p, sl_ctx *ctx, 
     sl_status s = sl_h5r_open(&r, &o, err);
     sl_library_unlock("hdf5");
     SL_TRY(s);
+    /* The batches a resume keeps came from this file as it is now. */
+    char id[256];
+    s = sl_h5r_identity(r, id, sizeof id, err);
+    if (s == SL_OK)
+        s = sl_ctx_input(ctx, file, id, err);
+    if (s != SL_OK) {
+        sl_library_lock("hdf5");
+        sl_h5r_destroy(&r);
+        sl_library_unlock("hdf5");
+        return s;
+    }
     *state = r;
     return SL_OK;
+}
+
+static sl_status h5source_columns(void *state, const sl_schema *in, sl_schema *out, sl_ctx *ctx,
+                                  sl_error *err)
+{
+    return sl_h5r_columns(state, out, err); /* no HDF5 call: create() read the types */
 }
 
 static sl_status h5source_plan(void *state, sl_source_plan *plan, sl_error *err)
@@ -92,6 +109,7 @@ static const sl_stage_desc h5source_desc = {
     .plan = h5source_plan,
     .produce = h5source_produce,
     .destroy = h5source_destroy,
+    .columns = h5source_columns,
 };
 
 SL_STAGE_EXPORT(h5source_desc)

@@ -3,6 +3,7 @@
  * [start, stop) cut into intervals of `width`; batch seq holds intervals
  * [seq*batch, (seq+1)*batch). Typically feeds `primes`. The arithmetic lives
  * in intervals_kernel.c. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sluice/stage.h>
@@ -64,6 +65,15 @@ static sl_status intervals_produce(void *state, uint64_t seq, sl_batch *out, sl_
 
 static void intervals_destroy(void *state) { free(state); }
 
+static sl_status intervals_columns(void *state, const sl_schema *in, sl_schema *out,
+                                   sl_ctx *ctx, sl_error *err)
+{
+    char me[SL_SCHEMA_ORIGIN_MAX];
+    snprintf(me, sizeof me, "stage '%s'", sl_ctx_stage_name(ctx));
+    SL_TRY(sl_schema_set(out, "lo", SL_TYPE_U64, 0, NULL, me, err));
+    return sl_schema_set(out, "hi", SL_TYPE_U64, 0, NULL, me, err);
+}
+
 static const sl_stage_desc intervals_desc = {
     .abi = SL_STAGE_ABI,
     .size = sizeof(sl_stage_desc),
@@ -77,6 +87,7 @@ static const sl_stage_desc intervals_desc = {
     .plan = intervals_plan,
     .produce = intervals_produce,
     .destroy = intervals_destroy,
+    .columns = intervals_columns,
 };
 
 SL_STAGE_EXPORT(intervals_desc)

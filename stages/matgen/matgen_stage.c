@@ -3,6 +3,7 @@
  * Batch seq holds pairs [seq*batch, (seq+1)*batch) as columns a and b (f64,
  * dims {n, n}). Values come from matgen_kernel.c, keyed by (seed, global pair
  * index, matrix, element), so every batch is reproducible anywhere. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sluice/stage.h>
@@ -71,6 +72,17 @@ static sl_status matgen_produce(void *state, uint64_t seq, sl_batch *out, sl_ctx
 
 static void matgen_destroy(void *state) { free(state); }
 
+static sl_status matgen_columns(void *state, const sl_schema *in, sl_schema *out, sl_ctx *ctx,
+                                sl_error *err)
+{
+    const matgen_state *s = state;
+    char me[SL_SCHEMA_ORIGIN_MAX];
+    snprintf(me, sizeof me, "stage '%s'", sl_ctx_stage_name(ctx));
+    const uint64_t dims[2] = {s->n, s->n};
+    SL_TRY(sl_schema_set(out, "a", SL_TYPE_F64, 2, dims, me, err));
+    return sl_schema_set(out, "b", SL_TYPE_F64, 2, dims, me, err);
+}
+
 static const sl_stage_desc matgen_desc = {
     .abi = SL_STAGE_ABI,
     .size = sizeof(sl_stage_desc),
@@ -84,6 +96,7 @@ static const sl_stage_desc matgen_desc = {
     .plan = matgen_plan,
     .produce = matgen_produce,
     .destroy = matgen_destroy,
+    .columns = matgen_columns,
 };
 
 SL_STAGE_EXPORT(matgen_desc)

@@ -5,6 +5,7 @@
  * afterwards, since they dominate the batch's size. Each instance keeps a C
  * scratch for store=summary. BLAS runs with `threads` threads (default 1:
  * the executor already runs a task per core). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,36 @@ static sl_status square_f64(const sl_batch *b, const char *name, uint64_t *n, co
              (unsigned long long)(c->ndims > 1 ? c->dims[1] : 1));
     *n = c->dims[0];
     *data = c->data;
+    return SL_OK;
+}
+
+/* Before any batch: a and b square f64 matrices of one size, wherever they
+ * come from; the message names both columns' shapes and origins. */
+static sl_status matmul_columns(void *state, const sl_schema *in, sl_schema *out, sl_ctx *ctx,
+                                sl_error *err)
+{
+    const matmul_state *s = state;
+    char me[SL_SCHEMA_ORIGIN_MAX];
+    snprintf(me, sizeof me, "stage '%s'", sl_ctx_stage_name(ctx));
+    sl_schema_col a, b;
+    char da[SL_SCHEMA_ORIGIN_MAX + 64], db[SL_SCHEMA_ORIGIN_MAX + 64];
+    SL_TRY(sl_schema_need(in, "a", SL_TYPE_F64, 2, &a, err));
+    SL_TRY(sl_schema_need(in, "b", SL_TYPE_F64, 2, &b, err));
+    SL_CHECK(a.dims[0] == a.dims[1], SL_EINVAL, "column 'a' holds %s: not square matrices",
+             sl_schema_describe(&a, da, sizeof da));
+    SL_CHECK(b.dims[0] == b.dims[1], SL_EINVAL, "column 'b' holds %s: not square matrices",
+             sl_schema_describe(&b, db, sizeof db));
+    SL_CHECK(a.dims[0] == b.dims[0], SL_EINVAL, "columns 'a' (%s) and 'b' (%s) differ in shape",
+             sl_schema_describe(&a, da, sizeof da), sl_schema_describe(&b, db, sizeof db));
+    const uint64_t dims[2] = {a.dims[0], a.dims[0]};
+    SL_TRY(sl_schema_set(out, "trace", SL_TYPE_F64, 0, NULL, me, err));
+    SL_TRY(sl_schema_set(out, "frobenius", SL_TYPE_F64, 0, NULL, me, err));
+    if (s->full)
+        SL_TRY(sl_schema_set(out, "c", SL_TYPE_F64, 2, dims, me, err));
+    if (!s->keep_inputs) {
+        sl_schema_drop(out, "a");
+        sl_schema_drop(out, "b");
+    }
     return SL_OK;
 }
 
@@ -115,6 +146,7 @@ static const sl_stage_desc matmul_desc = {
     .params = matmul_params,
     .create = matmul_create,
     .process = matmul_process,
+    .columns = matmul_columns,
     .destroy = matmul_destroy,
 };
 

@@ -4,6 +4,7 @@
  * Each instance owns one primesieve_iterator (reused across rows); the
  * counting is in primes_kernel.c. libprimesieve runs single-threaded: the
  * parallelism comes from batches in flight. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sluice/stage.h>
@@ -68,6 +69,20 @@ static void primes_destroy(void *state)
     free(s);
 }
 
+static sl_status primes_columns(void *state, const sl_schema *in, sl_schema *out, sl_ctx *ctx,
+                                sl_error *err)
+{
+    const primes_state *s = state;
+    char me[SL_SCHEMA_ORIGIN_MAX];
+    snprintf(me, sizeof me, "stage '%s'", sl_ctx_stage_name(ctx));
+    SL_TRY(sl_schema_need(in, "lo", SL_TYPE_U64, 0, NULL, err));
+    SL_TRY(sl_schema_need(in, "hi", SL_TYPE_U64, 0, NULL, err));
+    SL_TRY(sl_schema_set(out, "count", SL_TYPE_U64, 0, NULL, me, err));
+    if (s->twins)
+        SL_TRY(sl_schema_set(out, "twins", SL_TYPE_U64, 0, NULL, me, err));
+    return SL_OK;
+}
+
 static const sl_stage_desc primes_desc = {
     .abi = SL_STAGE_ABI,
     .size = sizeof(sl_stage_desc),
@@ -80,6 +95,7 @@ static const sl_stage_desc primes_desc = {
     .create = primes_create,
     .process = primes_process,
     .destroy = primes_destroy,
+    .columns = primes_columns,
 };
 
 SL_STAGE_EXPORT(primes_desc)

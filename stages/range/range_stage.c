@@ -3,6 +3,7 @@
  * Batch seq holds n in [start + seq*batch, min(start + (seq+1)*batch, stop)),
  * so any instance can build any batch and the output is the same for every
  * thread and rank count. The arithmetic lives in range_kernel.c. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sluice/stage.h>
@@ -61,6 +62,14 @@ static sl_status range_produce(void *state, uint64_t seq, sl_batch *out, sl_ctx 
 
 static void range_destroy(void *state) { free(state); }
 
+static sl_status range_columns(void *state, const sl_schema *in, sl_schema *out, sl_ctx *ctx,
+                               sl_error *err)
+{
+    char me[SL_SCHEMA_ORIGIN_MAX];
+    snprintf(me, sizeof me, "stage '%s'", sl_ctx_stage_name(ctx));
+    return sl_schema_set(out, "n", SL_TYPE_U64, 0, NULL, me, err);
+}
+
 static const sl_stage_desc range_desc = {
     .abi = SL_STAGE_ABI,
     .size = sizeof(sl_stage_desc),
@@ -74,6 +83,7 @@ static const sl_stage_desc range_desc = {
     .plan = range_plan,
     .produce = range_produce,
     .destroy = range_destroy,
+    .columns = range_columns,
 };
 
 SL_STAGE_EXPORT(range_desc)

@@ -148,6 +148,23 @@ static sl_status sum_process(void *state, sl_batch *b, sl_ctx *ctx, sl_error *er
 
 static void sum_destroy(void *state) { free(state); }
 
+/* The named columns are numeric scalars; batches pass through unchanged. */
+static sl_status sum_columns(void *state, const sl_schema *in, sl_schema *out, sl_ctx *ctx,
+                             sl_error *err)
+{
+    const sum_state *s = state;
+    char d[SL_SCHEMA_ORIGIN_MAX + 64];
+    for (int k = 0; k < s->nnamed; k++) {
+        sl_schema_col c;
+        if (!sl_schema_find(in, s->acc[k].name, &c))
+            return sl_schema_need(in, s->acc[k].name, SL_TYPE_U64, 0, NULL, err);
+        SL_CHECK(c.type != SL_TYPE_BYTES && c.ndims == 0, SL_EINVAL,
+                 "column '%s' is %s: not a numeric scalar, cannot be summed", c.name,
+                 sl_schema_describe(&c, d, sizeof d));
+    }
+    return SL_OK;
+}
+
 static const sl_stage_desc sum_desc = {
     .abi = SL_STAGE_ABI,
     .size = sizeof(sl_stage_desc),
@@ -160,6 +177,7 @@ static const sl_stage_desc sum_desc = {
     .create = sum_create,
     .process = sum_process,
     .destroy = sum_destroy,
+    .columns = sum_columns,
 };
 
 SL_STAGE_EXPORT(sum_desc)

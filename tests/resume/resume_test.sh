@@ -21,6 +21,10 @@
 #              and schedule at each resume), killing one rank or all of them.
 #   deadletters   dead letters survive a stop and resume; --resume
 #              --retry-deadletters makes their batches again.
+#   input      a job reading a file (h5source) is stopped and resumed to
+#              the same output as an uninterrupted run; a resume after the
+#              file changed (its time stamp) is refused naming the file,
+#              and goes on once the file is back as it was.
 #
 # Environment: SLUICE (the command), WORK (a scratch directory), JOBS (jobs/),
 # KILLS (kills per loop), SEED (of the random instants; printed).
@@ -181,6 +185,33 @@ refuse)
     "$SLUICE" run $PRIMES -o r.h5 -q --force || fail "--force over a state"
     [ -e r.h5.sluice ] && fail "--force left the old state"
     same ref.h5 r.h5 "--force over a state"
+    ;;
+input)
+    "$SLUICE" run $PRIMES -t 2 -o in.h5 -q || fail "the input file"
+    cp -p in.h5 keep.h5
+    printf '%s\n' "job: from-file" "stages:" "  - stage: h5source" \
+        "    params: {file: in.h5, columns: {lo: /lo, hi: /hi}, batch: 1}" \
+        "  - stage: primes" "    params: {twins: true}" \
+        "  - stage: sum" "    params: {columns: [count, twins]}" "  - stage: h5sink" >fromfile.yaml
+    "$SLUICE" run fromfile.yaml -t 2 -o ref.h5 -q || fail "reference run"
+    "$SLUICE" run fromfile.yaml -t 1 -o r.h5 -q --checkpoint 0.1 &
+    pid=$!
+    msleep 700
+    kill -TERM $pid
+    wait $pid
+    rc=$?
+    [ "$rc" = 3 ] && [ -d r.h5.sluice ] || fail "stop: exit $rc, state: $(ls -d r.h5.sluice 2>&1)"
+    touch in.h5
+    "$SLUICE" run fromfile.yaml -t 2 -o r.h5 -q --resume 2>err.txt
+    rc=$?
+    [ "$rc" = 2 ] && [ "$(wc -l <err.txt)" = 1 ] &&
+        grep -q "stage 'h5source' input 'in.h5' was size [0-9]* bytes, modified .*, is now size" err.txt ||
+        fail "resume over a changed input: exit $rc: $(cat err.txt)"
+    [ -d r.h5.sluice ] || fail "the refused resume removed the state"
+    cp -p keep.h5 in.h5
+    "$SLUICE" run fromfile.yaml -t 2 -o r.h5 -q --resume || fail "resume with the input as it was"
+    same ref.h5 r.h5 "stopped, refused over a changed input, resumed"
+    [ -e r.h5.sluice ] && fail "state left after the resume"
     ;;
 stop-mpi)
     # USR1 through mpirun (it forwards it to every rank), dynamic schedule,

@@ -9,6 +9,7 @@
 #include <sluice/pipeline.h>
 #include <sluice/plugin.h>
 #include <sluice/queue.h>
+#include <sluice/schema.h>
 #include <sluice/stage.h>
 #include <sluice/stats.h>
 #include <sluice/version.h>

@@ -36,6 +36,7 @@
 #include <sluice/batch.h>
 #include <sluice/error.h>
 #include <sluice/param.h>
+#include <sluice/schema.h>
 #include <sluice/stats.h>
 #include <sluice/version.h>
 
@@ -101,8 +102,17 @@ typedef struct sl_stage_desc {
      * batches, never during one. Without it a run cannot be resumed
      * (docs/resume.md). */
     sl_status (*checkpoint)(void *state, sl_ctx *ctx, sl_error *err);
+    /* Optional (sluice/schema.h): the columns after this stage. `in` holds
+     * those that reach it (NULL for a source) and `out` starts as a copy of
+     * it; the stage checks what it needs (sl_schema_need) and sets what it
+     * adds, replaces or drops. Called once, on the first instance, when the
+     * stage is added, so before any batch (and by `sluice validate`). Not
+     * called when the columns reaching it are unknown (a stage before it
+     * has no such callback). */
+    sl_status (*columns)(void *state, const sl_schema *in, sl_schema *out, sl_ctx *ctx,
+                         sl_error *err);
 
-    void *reserved[7];
+    void *reserved[6];
 } sl_stage_desc;
 
 #if defined(__GNUC__)
@@ -141,6 +151,13 @@ bool sl_ctx_should_stop(const sl_ctx *c);
 size_t sl_ctx_deadletter_count(const sl_ctx *c);
 void sl_ctx_deadletter_get(const sl_ctx *c, size_t i, uint64_t *seq, const char **stage,
                            unsigned *attempts, const char **error);
+/* From create(): an input the stage reads (a file's path) and a short text
+ * that changes when the input does (its size and modification time). The
+ * resume state keeps them, and `--resume` refuses to continue over an input
+ * that changed, naming it (docs/resume.md): the batches already written
+ * came from the old data. Calling again with the same name replaces the
+ * text (each instance of a stage may call it). A NULL c records nothing. */
+sl_status sl_ctx_input(sl_ctx *c, const char *name, const char *identity, sl_error *err);
 size_t sl_ctx_meta_count(const sl_ctx *c);
 void sl_ctx_meta_get(const sl_ctx *c, size_t i, const char **key, const char **value);
 
