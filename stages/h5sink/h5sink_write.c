@@ -6,6 +6,10 @@
  * extent is the largest row0 + nrows seen). Rows go in with a hyperslab at
  * row0: where a row lands depends on its batch, never on arrival order.
  *
+ * Every numeric column's dataset carries a Fletcher32 checksum per chunk
+ * (after compression, so it is of the stored bytes): h5source and any HDF5
+ * reader then refuse a chunk damaged on disk rather than read it.
+ *
  * Chunks hold about 1 MiB (at most the total rows) because smaller chunks
  * bloat the chunk index and bigger ones make readers of a few rows pay for
  * many. Each dataset gets a chunk cache of a few chunks, since a chunk that
@@ -86,6 +90,12 @@ static bool make_plists(const sl_h5w *w, const sl_column *c, uint64_t total, hid
     if (*dcpl < 0 || *dapl < 0 || H5Pset_chunk(*dcpl, 1 + c->ndims, chunk) < 0)
         return false;
     if (w->compression && H5Pset_deflate(*dcpl, w->compression) < 0)
+        return false;
+    /* Last in the pipeline, so the checksum covers the bytes as stored: a
+     * reader finds a changed byte instead of passing on wrong numbers. HDF5
+     * refuses it on variable-length data, whose chunks hold only references
+     * into its (unchecksummed) global heap anyway. */
+    if (c->type != SL_TYPE_BYTES && H5Pset_fletcher32(*dcpl) < 0)
         return false;
     return H5Pset_chunk_cache(*dapl, H5W_CACHE_SLOTS, H5W_CACHE_BYTES, 1.0) >= 0;
 }

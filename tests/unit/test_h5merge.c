@@ -3,7 +3,8 @@
  * Part files are written here with plain HDF5 calls, shaped like h5sink's: at
  * the root, fixed-size chunked datasets u (u64), m (f64, rows x 3 x 3) and b
  * (vlen u8, tagged sluice_type="bytes"), and z (u32, deflate, extendible, as
- * long as the rank's last batch). 85 rows in batches of 10 are dealt to the
+ * long as the rank's last batch); all but b with a Fletcher32 checksum, which
+ * the merged file must keep. 85 rows in batches of 10 are dealt to the
  * ranks; a rank writes only its batches' rows and leaves fill values
  * elsewhere. After the merge every row of every dataset is read back and
  * compared with the value its row number fixes. */
@@ -104,6 +105,8 @@ static hid_t make_dset(hid_t f, const char *name, hid_t type, int nd, const hsiz
     cr_assert(H5Pset_chunk(pl, nd, chunk) >= 0);
     if (deflate)
         cr_assert(H5Pset_deflate(pl, 6) >= 0);
+    if (H5Tget_class(type) != H5T_VLEN)
+        cr_assert(H5Pset_fletcher32(pl) >= 0);
     hid_t d = H5Dcreate2(f, name, type, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
     cr_assert(d >= 0, "cannot create %s", name);
     H5Pclose(pl);
@@ -246,12 +249,29 @@ static void check_b(hid_t f, uint32_t present)
     free(b);
 }
 
+/* Dataset name of f ends its filters with Fletcher32, as h5sink made it. */
+static void check_checksummed(hid_t f, const char *name)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), pl = H5Dget_create_plist(d);
+    int n = H5Pget_nfilters(pl);
+    unsigned flags, conf[4];
+    size_t nconf = 4;
+    cr_assert_gt(n, 0, "%s has no filter", name);
+    cr_assert_eq(H5Pget_filter2(pl, (unsigned)n - 1, &flags, &nconf, conf, 0, NULL, NULL),
+                 H5Z_FILTER_FLETCHER32, "%s lost its checksum", name);
+    H5Pclose(pl);
+    H5Dclose(d);
+}
+
 /* Every row of the merged file: its value where a present batch wrote it, the
  * fill value (0, or no bytes) elsewhere. z must have z_rows rows. */
 static void check_merged(uint32_t present, hsize_t z_rows)
 {
     hid_t f = H5Fopen(dest, H5F_ACC_RDONLY, H5P_DEFAULT);
     cr_assert(f >= 0, "no merged file %s", dest);
+    check_checksummed(f, "u");
+    check_checksummed(f, "m");
+    check_checksummed(f, "z");
     hsize_t dims[3], max0;
     uint64_t *u = read_all(f, "u", H5T_NATIVE_UINT64, 8, dims, &max0);
     cr_assert(dims[0] == NROWS && max0 == NROWS);
@@ -366,7 +386,7 @@ Test(h5merge, rank0_without_datasets_takes_them_whole_from_the_others)
     hid_t z = H5Dopen2(f, "z", H5P_DEFAULT), pl = H5Dget_create_plist(z);
     unsigned flags, conf[4];
     size_t nconf = 4;
-    cr_assert_eq(H5Pget_nfilters(pl), 1);
+    cr_assert_eq(H5Pget_nfilters(pl), 2);
     cr_assert_eq(H5Pget_filter2(pl, 0, &flags, &nconf, conf, 0, NULL, NULL), H5Z_FILTER_DEFLATE);
     H5Pclose(pl);
     H5Dclose(z);

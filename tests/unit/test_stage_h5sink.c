@@ -135,7 +135,7 @@ Test(h5sink, shaped_column_keeps_its_dims_and_compression)
     cr_assert(dims[0] == 7 && dims[1] == 2 && dims[2] == 3);
     cr_assert_eq(H5Pget_chunk(pl, 3, chunk), 3);
     cr_assert_eq(chunk[0], 7, "auto chunk rows are capped by the total");
-    cr_assert_eq(H5Pget_nfilters(pl), 1);
+    cr_assert_eq(H5Pget_nfilters(pl), 2, "deflate, then the checksum");
     float v[7 * 6];
     cr_assert(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
     for (int i = 0; i < 7 * 6; i++)
@@ -147,6 +147,44 @@ Test(h5sink, shaped_column_keeps_its_dims_and_compression)
     H5Sclose(s);
     H5Dclose(d);
     H5Fclose(f);
+}
+
+/* The filters of dataset name in the file at path, in pipeline order. */
+static int filters_of(const char *name, H5Z_filter_t *ids, int cap)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), pl = H5Dget_create_plist(d);
+    cr_assert(f >= 0 && d >= 0 && pl >= 0);
+    int n = H5Pget_nfilters(pl);
+    for (int i = 0; i < n && i < cap; i++) {
+        unsigned flags, conf[8];
+        size_t nconf = 8;
+        ids[i] = H5Pget_filter2(pl, (unsigned)i, &flags, &nconf, conf, 0, NULL, NULL);
+    }
+    H5Pclose(pl);
+    H5Dclose(d);
+    H5Fclose(f);
+    return n;
+}
+
+Test(h5sink, every_dataset_has_a_fletcher32_checksum_after_compression)
+{
+    H5Z_filter_t ids[4];
+    for (unsigned level = 0; level <= 6; level += 6) {
+        sl_h5w *w = open_writer(2, level);
+        sl_batch *b[2] = {make_batch(1, 4, 3, true), make_batch(0, 0, 4, true)};
+        write_all(w, b, 2, level ? 7 : SL_ROWS_UNKNOWN);
+        sl_h5w_destroy(&w);
+        for (int k = 0; k < 2; k++) {
+            const char *name = k ? "m" : "u";
+            int n = filters_of(name, ids, 4);
+            cr_assert_eq(n, level ? 2 : 1, "%s, compression %u: %d filters", name, level, n);
+            if (level)
+                cr_assert_eq(ids[0], H5Z_FILTER_DEFLATE, "%s", name);
+            cr_assert_eq(ids[n - 1], H5Z_FILTER_FLETCHER32, "%s: the checksum comes last", name);
+        }
+        unlink(path);
+    }
 }
 
 Test(h5sink, auto_chunk_is_about_one_mib)
