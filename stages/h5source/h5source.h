@@ -67,8 +67,9 @@ typedef struct sl_h5r_opts {
 } sl_h5r_opts;
 
 /* Opens the file read-only and every column's dataset, and checks them: a
- * supported type and shape, and the same length (dim 0) for all. Owned by
- * caller: *out (sl_h5r_destroy). On failure nothing stays open. */
+ * supported type and shape, the same length (dim 0) for all, and a chunk
+ * index that reads (walked once, metadata only). Owned by caller: *out
+ * (sl_h5r_destroy). On failure nothing stays open. */
 sl_status sl_h5r_open(sl_h5r **out, const sl_h5r_opts *o, sl_error *err);
 
 uint64_t sl_h5r_rows(const sl_h5r *r);    /* dim 0 of every dataset */

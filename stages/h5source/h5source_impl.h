@@ -1,10 +1,10 @@
 /* stages/h5source/h5source_impl.h - the reader's state, shared by its files.
  *
  * h5source_read.c owns the file and the datasets and reads batches;
- * h5source_type.c judges each dataset's type and shape; h5source_spec.c
- * parses `columns`, lists the root's datasets, sizes the chunk cache and
- * turns HDF5's error stack into one line. Identifiers are H5I_INVALID_HID
- * when not open, so cleanup can always run. */
+ * h5source_type.c judges each dataset's type and shape; h5source_check.c
+ * walks each chunk index; h5source_spec.c parses `columns`, lists the root's
+ * datasets, sizes the chunk cache and turns HDF5's error stack into one line.
+ * Identifiers are H5I_INVALID_HID when not open, so cleanup can always run. */
 #ifndef SLUICE_H5SOURCE_IMPL_H
 #define SLUICE_H5SOURCE_IMPL_H
 
@@ -32,6 +32,7 @@ typedef struct h5r_col {
     uint64_t rows;   /* dim 0 */
     size_t str_size; /* H5R_FSTRING: bytes per row */
     bool space_pad;  /* H5R_FSTRING: padded with spaces, not NULs */
+    bool chunked;    /* so it has a chunk index */
     hid_t dset;
     hid_t memtype;   /* what H5Dread converts into */
     bool own_memtype;
@@ -66,5 +67,9 @@ sl_status sl__h5r_list_root(hid_t file, const char *path, sl_h5r_spec *spec, sl_
 /* Judges col->dset's type and dataspace and fills kind, type, ndims, dims,
  * rows, memtype (and the string fields). One-line error naming the dataset. */
 sl_status sl__h5r_classify(const char *file, h5r_col *col, sl_error *err);
+
+/* Walks col's chunk index once, so a damaged one fails at open, naming the
+ * dataset; col must be chunked. Reads index metadata only, no chunk. */
+sl_status sl__h5r_check_index(const char *file, const h5r_col *col, sl_error *err);
 
 #endif

@@ -1,9 +1,12 @@
 /* stages/h5source/h5source_read.c - the file, its datasets, and batches read from them.
  *
  * Opening does all the checking: the file exists and is HDF5 (a truncated or
- * corrupted one fails here, in HDF5's own words), every column's dataset
- * opens, has a type and shape a batch can hold, and the same length as the
- * first. So a bad input fails in the stage's create(), before any output.
+ * corrupted one fails here, in HDF5's own words), and every column's dataset
+ * opens, has a type and shape a batch can hold, the same length as the first,
+ * and a chunk index that reads.
+ * So a bad input fails in the stage's create(), before any output. Damaged
+ * raw data is found only when its chunk is read, and only when the file has
+ * checksums (h5sink gives its numeric columns one): that batch then fails.
  *
  * Batch seq is rows [seq*batch, min((seq+1)*batch, rows)): any instance on
  * any rank reads any batch, from a hyperslab, without coordination. Reads are
@@ -68,6 +71,7 @@ static sl_status set_cache(sl_h5r *r, h5r_col *col, sl_error *err)
     int rank = -1;
     bool ok = dcpl >= 0 && ft >= 0;
     bool chunked = ok && H5Pget_layout(dcpl) == H5D_CHUNKED;
+    col->chunked = chunked;
     if (chunked)
         rank = H5Pget_chunk(dcpl, 1 + SL_MAX_DIMS, chunk);
     size_t elem = ok ? H5Tget_size(ft) : 0;
@@ -105,6 +109,8 @@ static sl_status open_column(sl_h5r *r, h5r_col *col, sl_error *err)
         return H5R_FAIL(r->path, col->path, "cannot open dataset");
     SL_TRY(sl__h5r_classify(r->path, col, err));
     SL_TRY(set_cache(r, col, err));
+    if (col->chunked)
+        SL_TRY(sl__h5r_check_index(r->path, col, err));
     const h5r_col *first = &r->cols[0];
     SL_CHECK(col->rows == first->rows, SL_EINVAL,
              "%s: datasets '%s' (%llu rows) and '%s' (%llu rows) differ in length; every "

@@ -10,10 +10,12 @@
  * innermost (what actually went wrong, e.g. "truncated file: eof = ...").
  * Its default handler prints the whole stack to stderr; we turn that off and
  * keep only the innermost description (lib/h5/h5_reason.c, shared with
- * h5sink and the multi-rank merge). */
+ * h5sink and the multi-rank merge), reworded where HDF5's text shows its
+ * internals. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "h5/h5_reason.h"
 #include "h5source_impl.h"
@@ -22,11 +24,40 @@
 
 void sl__h5r_quiet(void) { sl__h5_quiet(); }
 
+/* Two of HDF5's reasons in the reader's words: its truncation message shows
+ * its internals ("truncated file: eof = 5000, sblock->base_addr = 0,
+ * stored_eof = 14144"), and its checksum one does not say what it means. */
+static const char *plain_reason(const char *file, const char *why, char *buf, size_t cap)
+{
+    if (strncmp(why, "truncated file", 14) == 0) {
+        struct stat st;
+        unsigned long long eof, base, stored;
+        long long size = stat(file, &st) == 0 ? (long long)st.st_size : -1;
+        int got = sscanf(why, "truncated file: eof = %llu, sblock->base_addr = %llu, "
+                              "stored_eof = %llu", &eof, &base, &stored);
+        if (size >= 0 && got == 3)
+            snprintf(buf, cap, "truncated: the file is %lld bytes, its superblock says %llu",
+                     size, stored);
+        else if (size >= 0)
+            snprintf(buf, cap, "truncated (the file is %lld bytes, shorter than HDF5 expects)",
+                     size);
+        else
+            snprintf(buf, cap, "truncated (shorter than HDF5 expects)");
+        return buf;
+    }
+    if (strstr(why, "Fletcher32")) {
+        snprintf(buf, cap, "checksum mismatch (Fletcher32): the chunk on disk is not what "
+                           "was written");
+        return buf;
+    }
+    return why;
+}
+
 sl_status sl__h5r_fail(const char *file, const char *dset, const char *what, sl_error *err,
                        const char *src, int line, const char *func)
 {
-    char buf[256];
-    const char *why = sl__h5_reason(buf, sizeof buf);
+    char buf[256], plain[160];
+    const char *why = plain_reason(file, sl__h5_reason(buf, sizeof buf), plain, sizeof plain);
     if (dset)
         return sl_error_set(err, SL_EIO, src, line, func, "%s: dataset '%s': %s: %s", file, dset,
                             what, why);

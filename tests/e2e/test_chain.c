@@ -1,6 +1,8 @@
 /* tests/e2e/test_chain.c - jobs that chain through files: h5sink's output is
  * h5source's input, with names, types, shapes and row order kept, and a
- * matmul over stored matrices gives the products of the one-pipeline job. */
+ * matmul over stored matrices gives the products of the one-pipeline job.
+ * A damaged link of the chain (a chunk index, a chunk's bytes) stops the
+ * next job with one line saying so. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -235,5 +237,90 @@ Test(chain, a_float_column_into_fib_is_refused_before_the_run)
     snprintf(args, sizeof args, "run %s -o %s", job, out);
     cr_assert_eq(e2e_sluice(NULL, args, errbuf, sizeof errbuf), 2, "%s", errbuf);
     cr_assert_str_eq(errbuf, want);
+    cr_assert(!e2e_file_exists(out));
+}
+
+/* Overwrites n bytes at off of file with 0xA5. */
+static void scribble(const char *file, long off, size_t n)
+{
+    FILE *f = fopen(file, "r+b");
+    cr_assert(f, "cannot open %s", file);
+    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+    for (size_t i = 0; i < n; i++)
+        fputc(0xa5, f);
+    fclose(f);
+}
+
+/* Offset of the first `sig` (4 bytes) in file, or -1. */
+static long find_sig(const char *file, const char *sig)
+{
+    FILE *f = fopen(file, "rb");
+    cr_assert(f, "cannot open %s", file);
+    long at = -1, i = 0;
+    char w[4] = {0};
+    for (int c; at < 0 && (c = fgetc(f)) != EOF; i++) {
+        memmove(w, w + 1, 3);
+        w[3] = (char)c;
+        if (i >= 3 && memcmp(w, sig, 4) == 0)
+            at = i - 3;
+    }
+    fclose(f);
+    return at;
+}
+
+/* The file offset of chunk idx of dataset name. */
+static long chunk_offset(const char *file, const char *name, hsize_t idx)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), fs = H5Dget_space(d);
+    hsize_t off[3], size;
+    unsigned mask;
+    haddr_t addr = HADDR_UNDEF;
+    cr_assert(H5Dget_chunk_info(d, fs, idx, off, &mask, &addr, &size) >= 0, "%s: %s", file, name);
+    H5Sclose(fs);
+    H5Dclose(d);
+    H5Fclose(f);
+    return (long)addr;
+}
+
+/* Stored matrices whose chunk index is damaged: `sluice validate` already
+ * refuses them, naming file and dataset. Whose chunk bytes are damaged: the
+ * index is fine, so the batch that reads them fails, on h5sink's checksum. */
+Test(chain, damaged_stored_matrices_are_refused_naming_file_and_dataset, .timeout = 120)
+{
+    const char *t = e2e_tmpdir();
+    char idx[512], raw[512], out[512], args[2048];
+    snprintf(idx, sizeof idx, "%s/idx.h5", t);
+    snprintf(raw, sizeof raw, "%s/raw.h5", t);
+    snprintf(out, sizeof out, "%s/never.h5", t);
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args,
+                 "run jobs/matgen-store.yaml -o %s matgen.n=4 matgen.count=9 "
+                 "h5sink.chunk_rows=2",
+                 k ? raw : idx);
+        run_ok(args);
+    }
+    long at = find_sig(idx, "FAHD"); /* a fixed array: 5 chunks of 2 pairs */
+    cr_assert_gt(at, 0);
+    scribble(idx, at + 8, 4);
+    const char *cmds[2] = {"validate", "run -o"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, "%s%s%s jobs/matmul-file.yaml h5source.file=%s", cmds[k],
+                 k ? " " : "", k ? out : "", idx);
+        cr_assert_eq(e2e_sluice(NULL, args, errbuf, sizeof errbuf), 2, "%s", errbuf);
+        cr_assert(strstr(errbuf, "idx.h5: dataset '/"), "%s", errbuf);
+        cr_assert(strstr(errbuf, "': cannot read the chunk index: incorrect metadata checksum"),
+                  "%s", errbuf);
+        cr_assert(!e2e_file_exists(out));
+    }
+    scribble(raw, chunk_offset(raw, "b", 1) + 100, 8); /* pairs 2 and 3 */
+    snprintf(args, sizeof args, "run jobs/matmul-file.yaml -t 2 -o %s h5source.file=%s", out,
+             raw);
+    cr_assert_eq(e2e_sluice(NULL, args, errbuf, sizeof errbuf), 1, "%s", errbuf);
+    cr_assert(strstr(errbuf, "stage 'h5source', batch "), "%s", errbuf);
+    cr_assert(strstr(errbuf, "raw.h5: dataset '/b': cannot read rows "), "%s", errbuf);
+    cr_assert(strstr(errbuf, ": checksum mismatch (Fletcher32): the chunk on disk is not what "
+                             "was written"),
+              "%s", errbuf);
     cr_assert(!e2e_file_exists(out));
 }
