@@ -14,6 +14,7 @@
 #ifndef SLUICE_H5SOURCE_H
 #define SLUICE_H5SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,12 +65,15 @@ typedef struct sl_h5r_opts {
     const char *path;    /* the file; copied */
     const char *columns; /* the `columns` text; NULL or "" for every root dataset */
     uint64_t batch;      /* rows per batch, >= 1 */
+    bool allow_holes;    /* read a file that lists dead letters anyway */
 } sl_h5r_opts;
 
 /* Opens the file read-only and every column's dataset, and checks them: a
  * supported type and shape, the same length (dim 0) for all, and a chunk
- * index that reads (walked once, metadata only). Owned by caller: *out
- * (sl_h5r_destroy). On failure nothing stays open. */
+ * index that reads (walked once, metadata only). A file whose /deadletters
+ * lists batches is refused unless o->allow_holes: those rows were never
+ * written. Owned by caller: *out (sl_h5r_destroy). On failure nothing stays
+ * open. */
 sl_status sl_h5r_open(sl_h5r **out, const sl_h5r_opts *o, sl_error *err);
 
 uint64_t sl_h5r_rows(const sl_h5r *r);    /* dim 0 of every dataset */

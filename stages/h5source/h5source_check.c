@@ -1,9 +1,46 @@
-/* stages/h5source/h5source_check.c - damage found at open, not mid-run.
+/* stages/h5source/h5source_check.c - damage and holes found at open, not mid-run.
  *
- * HDF5 loads a chunked dataset's index lazily, on the first read, so a
- * damaged one would fail the run after output exists. It is checked while
- * the stage is created. */
+ * Two things HDF5 would only notice when a batch is read, so the run would
+ * fail (or worse, go on) after output exists: a file that h5sink wrote with
+ * dead letters, whose given-up batches left rows of fill values that read as
+ * data; and a damaged chunk index, which HDF5 loads lazily on the first read.
+ * Both are checked while the stage is created. */
 #include "h5source_impl.h"
+
+/* h5sink writes the group only when a batch was given up; a dataset of that
+ * name is someone else's and read like any other. */
+sl_status sl__h5r_check_holes(hid_t file, const char *path, sl_error *err)
+{
+    htri_t has = H5Lexists(file, "deadletters", H5P_DEFAULT);
+    if (has < 0)
+        return H5R_FAIL(path, NULL, "cannot look for /deadletters");
+    if (has == 0)
+        return SL_OK;
+    hid_t o = H5Oopen(file, "deadletters", H5P_DEFAULT);
+    if (o < 0)
+        return H5R_FAIL(path, NULL, "cannot open /deadletters");
+    bool group = H5Iget_type(o) == H5I_GROUP;
+    H5Oclose(o);
+    if (!group)
+        return SL_OK;
+    hid_t d = H5Dopen2(file, "deadletters/seq", H5P_DEFAULT);
+    hid_t sp = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    hsize_t n = 0;
+    bool ok = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 &&
+              H5Sget_simple_extent_dims(sp, &n, NULL) == 1;
+    sl_status s = ok ? SL_OK : H5R_FAIL(path, "/deadletters/seq", "cannot count the dead letters");
+    H5Sclose(sp);
+    H5Dclose(d);
+    SL_TRY(s);
+    SL_CHECK(n == 0, SL_EINVAL,
+             "%s: %llu %s of the job that wrote it %s dead-lettered (listed in /deadletters), so "
+             "%s rows hold fill values, not results; rerun that job with `sluice run JOB "
+             "--resume --retry-deadletters` (docs/failures.md), or set allow_holes: true to read "
+             "it anyway",
+             path, (unsigned long long)n, n == 1 ? "batch" : "batches", n == 1 ? "was" : "were",
+             n == 1 ? "its" : "their");
+    return SL_OK;
+}
 
 /* HDF5 1.10 has no H5Dchunk_iter, and H5Dget_chunk_info(i) walks the index
  * up to i on every call; H5Dget_num_chunks walks all of it once, loading

@@ -2,9 +2,10 @@
  *
  * h5source_read.c owns the file and the datasets and reads batches;
  * h5source_type.c judges each dataset's type and shape; h5source_check.c
- * walks each chunk index; h5source_spec.c parses `columns`, lists the root's
- * datasets, sizes the chunk cache and turns HDF5's error stack into one line.
- * Identifiers are H5I_INVALID_HID when not open, so cleanup can always run. */
+ * refuses a file with holes and walks each chunk index; h5source_spec.c
+ * parses `columns`, lists the root's datasets, sizes the chunk cache and
+ * turns HDF5's error stack into one line. Identifiers are H5I_INVALID_HID
+ * when not open, so cleanup can always run. */
 #ifndef SLUICE_H5SOURCE_IMPL_H
 #define SLUICE_H5SOURCE_IMPL_H
 
@@ -67,6 +68,10 @@ sl_status sl__h5r_list_root(hid_t file, const char *path, sl_h5r_spec *spec, sl_
 /* Judges col->dset's type and dataspace and fills kind, type, ndims, dims,
  * rows, memtype (and the string fields). One-line error naming the dataset. */
 sl_status sl__h5r_classify(const char *file, h5r_col *col, sl_error *err);
+
+/* Refuses file when its group /deadletters (h5sink's list of batches given
+ * up) is not empty: one line naming the file, the count and the way out. */
+sl_status sl__h5r_check_holes(hid_t file, const char *path, sl_error *err);
 
 /* Walks col's chunk index once, so a damaged one fails at open, naming the
  * dataset; col must be chunked. Reads index metadata only, no chunk. */

@@ -1,9 +1,9 @@
 /* stages/h5source/h5source_read.c - the file, its datasets, and batches read from them.
  *
  * Opening does all the checking: the file exists and is HDF5 (a truncated or
- * corrupted one fails here, in HDF5's own words), and every column's dataset
- * opens, has a type and shape a batch can hold, the same length as the first,
- * and a chunk index that reads.
+ * corrupted one fails here, in HDF5's own words), lists no dead letters
+ * (unless allowed), and every column's dataset opens, has a type and shape a
+ * batch can hold, the same length as the first, and a chunk index that reads.
  * So a bad input fails in the stage's create(), before any output. Damaged
  * raw data is found only when its chunk is read, and only when the file has
  * checksums (h5sink gives its numeric columns one): that batch then fails.
@@ -154,6 +154,8 @@ sl_status sl_h5r_open(sl_h5r **out, const sl_h5r_opts *o, sl_error *err)
         s = SL_FAIL(SL_ENOMEM, "out of memory");
     if (s == SL_OK)
         s = open_file(r, err);
+    if (s == SL_OK && !o->allow_holes)
+        s = sl__h5r_check_holes(r->file, r->path, err);
     if (s == SL_OK && spec.n == 0)
         s = sl__h5r_list_root(r->file, r->path, &spec, err);
     if (s == SL_OK)

@@ -33,6 +33,8 @@ static const sl_param_spec h5source_params[] = {
                     "NAME=/path or /path entries, comma-separated (empty: every dataset at the "
                     "root)"),
     SL_PARAM_UINT("batch", 65536, 1, (uint64_t)1 << 28, "Rows per batch"),
+    SL_PARAM_BOOL("allow_holes", false,
+                  "Read a file whose /deadletters lists batches (their rows hold fill values)"),
     SL_PARAM_END,
 };
 
@@ -42,7 +44,8 @@ static sl_status h5source_create(void **state, const sl_params *p, sl_ctx *ctx, 
     SL_CHECK(file && *file, SL_EINVAL, "parameter 'file' is empty: name the HDF5 file to read");
     sl_h5r_opts o = {.path = file,
                      .columns = sl_params_str(p, "columns"),
-                     .batch = sl_params_uint(p, "batch")};
+                     .batch = sl_params_uint(p, "batch"),
+                     .allow_holes = sl_params_bool(p, "allow_holes")};
     sl_h5r *r = NULL;
     sl_library_lock("hdf5");
     sl_status s = sl_h5r_open(&r, &o, err);

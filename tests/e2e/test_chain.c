@@ -1,8 +1,8 @@
 /* tests/e2e/test_chain.c - jobs that chain through files: h5sink's output is
  * h5source's input, with names, types, shapes and row order kept, and a
  * matmul over stored matrices gives the products of the one-pipeline job.
- * A damaged link of the chain (a chunk index, a chunk's bytes) stops the
- * next job with one line saying so. */
+ * A damaged link of the chain (a chunk index, a chunk's bytes, rows left as
+ * holes by dead letters) stops the next job with one line saying so. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -323,4 +323,47 @@ Test(chain, damaged_stored_matrices_are_refused_naming_file_and_dataset, .timeou
                              "was written"),
               "%s", errbuf);
     cr_assert(!e2e_file_exists(out));
+}
+
+/* A job that dead-lettered batch 3 leaves rows 30..39 as zeros; the next job
+ * must not take them for data unless told to. */
+Test(chain, output_with_dead_letters_is_refused_unless_holes_are_allowed, .timeout = 120)
+{
+    const char *t = e2e_tmpdir();
+    char job[512], first[512], second[512], args[2048];
+    snprintf(job, sizeof job, "%s/holes.yaml", t);
+    snprintf(first, sizeof first, "%s/first.h5", t);
+    snprintf(second, sizeof second, "%s/second.h5", t);
+    FILE *j = fopen(job, "w");
+    cr_assert(j);
+    fprintf(j, "job: holes\nstages:\n"
+               "  - stage: range\n    params: {stop: 100, batch: 10}\n"
+               "  - stage: faulty\n    on_error: deadletter\n    params: {fail_seqs: 3}\n"
+               "  - stage: h5sink\n");
+    fclose(j);
+    snprintf(args, sizeof args, "run %s -t 2 -o %s", job, first);
+    run_ok(args);
+    char cjob[512];
+    snprintf(cjob, sizeof cjob, "%s/copy.yaml", t);
+    j = fopen(cjob, "w");
+    cr_assert(j);
+    fprintf(j, "job: copy\nstages:\n  - stage: h5source\n    params: {file: %s, batch: 10}\n"
+               "  - stage: h5sink\n",
+            first);
+    fclose(j);
+    snprintf(args, sizeof args, "run %s -o %s", cjob, second);
+    cr_assert_eq(e2e_sluice(NULL, args, errbuf, sizeof errbuf), 2, "%s", errbuf);
+    cr_assert(strstr(errbuf, "first.h5: 1 batch of the job that wrote it was dead-lettered "
+                             "(listed in /deadletters)"),
+              "%s", errbuf);
+    cr_assert(strstr(errbuf, "--resume --retry-deadletters"), "%s", errbuf);
+    cr_assert(!e2e_file_exists(second));
+    snprintf(args, sizeof args, "run %s -o %s h5source.allow_holes=true", cjob, second);
+    run_ok(args);
+    size_t n = 0;
+    uint64_t *v = e2e_read_u64(second, "n", &n);
+    cr_assert_eq(n, 100);
+    for (size_t r = 0; r < n; r++)
+        cr_assert_eq(v[r], r / 10 == 3 ? 0 : r, "row %zu", r);
+    free(v);
 }

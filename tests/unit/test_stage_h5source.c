@@ -716,6 +716,57 @@ Test(h5source, damaged_chunk_index_fails_at_open_naming_the_dataset)
     }
 }
 
+/* Column n (u64, 20 rows) and a /deadletters/seq of `dead` rows, as h5sink
+ * writes them after batches were given up. */
+static void holes_file(hsize_t dead)
+{
+    hid_t f = raw_file();
+    const hsize_t n = 20;
+    const uint64_t v[20] = {1, 2, 3}, seq[2] = {1, 3};
+    raw_dataset(f, "n", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, &n, H5P_DEFAULT, v);
+    raw_dataset(f, "/deadletters/seq", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, &dead, H5P_DEFAULT,
+                dead ? seq : NULL);
+    H5Fclose(f);
+}
+
+Test(h5source, dead_letters_are_refused_unless_holes_are_allowed)
+{
+    holes_file(2);
+    const char *tail = "of the job that wrote it %s dead-lettered (listed in /deadletters), so "
+                       "%s rows hold fill values, not results; rerun that job with `sluice run "
+                       "JOB --resume --retry-deadletters` (docs/failures.md), or set "
+                       "allow_holes: true to read it anyway";
+    char want[512], fmt[512];
+    snprintf(fmt, sizeof fmt, "2 batches %s", tail);
+    snprintf(want, sizeof want, fmt, "were", "their");
+    expect_msg(open_fails(path, "", SL_EINVAL), want);
+    expect_msg(open_fails(path, "/n", SL_EINVAL), want); /* whichever columns are read */
+    sl_h5r *r = NULL;
+    sl_h5r_opts o = {.path = path, .columns = "", .batch = 8, .allow_holes = true};
+    cr_assert_eq(sl_h5r_open(&r, &o, &err), SL_OK, "%s", err.msg);
+    cr_assert_eq(sl_h5r_ncols(r), 1, "the group is not a column");
+    sl_batch *b = read_ok(r, 0);
+    cr_assert_eq(((uint64_t *)col_of(b, "n", SL_TYPE_U64)->data)[2], 3);
+    sl_batch_destroy(&b);
+    sl_h5r_destroy(&r);
+    holes_file(1);
+    snprintf(fmt, sizeof fmt, "1 batch %s", tail);
+    snprintf(want, sizeof want, fmt, "was", "its");
+    expect_msg(open_fails(path, "", SL_EINVAL), want);
+    holes_file(0); /* an empty list: no holes */
+    r = open_ok("", 8);
+    sl_h5r_destroy(&r);
+    /* A dataset that happens to be called deadletters is just a column. */
+    hid_t f = raw_file();
+    const hsize_t n = 4;
+    const uint64_t v[4] = {0};
+    raw_dataset(f, "deadletters", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, &n, H5P_DEFAULT, v);
+    H5Fclose(f);
+    r = open_ok("", 8);
+    cr_assert_str_eq(sl_h5r_col_name(r, 0), "deadletters");
+    sl_h5r_destroy(&r);
+}
+
 Test(h5source, missing_dataset_and_unequal_lengths_name_the_datasets)
 {
     groups_file();
@@ -840,6 +891,23 @@ Test(h5source, plugin_is_a_single_instance_source_and_wants_a_file)
     cr_assert_eq(d->produce(st, 1, b, NULL, &err), SL_OK, "%s", err.msg);
     cr_assert_eq(((uint64_t *)col_of(b, "a", SL_TYPE_U64)->data)[0], 3);
     sl_batch_destroy(&b);
+    d->destroy(st);
+    sl_params_destroy(&p);
+    sl_registry_destroy(&reg);
+}
+
+Test(h5source, plugin_parameter_allow_holes_reads_a_file_with_dead_letters)
+{
+    sl_registry *reg = NULL;
+    const sl_stage_desc *d = find_stage(&reg, "h5source");
+    holes_file(2);
+    sl_params *p = params(d, path, "", "8");
+    void *st = NULL;
+    cr_assert_eq(d->create(&st, p, NULL, &err), SL_EINVAL);
+    cr_assert(strstr(err.msg, "2 batches of the job that wrote it were dead-lettered"), "%s",
+              err.msg);
+    cr_assert_eq(sl_params_set(p, "allow_holes", "true", "test", &err), SL_OK, "%s", err.msg);
+    cr_assert_eq(d->create(&st, p, NULL, &err), SL_OK, "%s", err.msg);
     d->destroy(st);
     sl_params_destroy(&p);
     sl_registry_destroy(&reg);
