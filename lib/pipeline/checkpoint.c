@@ -145,7 +145,8 @@ static sl_status build_todo(sl_pipeline *p, bool retry_dead, sl_error *err)
     n = 0;
     for (size_t i = 0; i < c->st.nrecs; i++) {
         const sl__jrec *r = &c->st.recs[i];
-        memcpy(all + n, r->seqs, r->nseqs * sizeof *all);
+        if (r->nseqs)
+            memcpy(all + n, r->seqs, r->nseqs * sizeof *all);
         n += r->nseqs;
     }
     sl_status s = sl__seqset_build(&c->todo, p->total_batches, all, n, err);
@@ -302,8 +303,12 @@ static sl_status take_finished(sl_pipeline *p, sl__jrec *r, sl_error *err)
     if (!r->seqs || (nd && !(r->dead = calloc(nd, sizeof *r->dead))))
         s = SL_FAIL(SL_ENOMEM, "out of memory");
     if (s == SL_OK) {
-        memcpy(r->seqs, p->seqs_done, p->nseqs_done * sizeof *r->seqs);
-        memcpy(r->seqs + p->nseqs_done, p->seqs_dropped, p->nseqs_dropped * sizeof *r->seqs);
+        /* The lists are NULL until something is added: memcpy wants a pointer. */
+        if (p->nseqs_done)
+            memcpy(r->seqs, p->seqs_done, p->nseqs_done * sizeof *r->seqs);
+        if (p->nseqs_dropped)
+            memcpy(r->seqs + p->nseqs_done, p->seqs_dropped,
+                   p->nseqs_dropped * sizeof *r->seqs);
         r->nseqs = n;
         p->nseqs_done = p->nseqs_dropped = 0;
     }
@@ -569,10 +574,13 @@ sl_status sl__ckpt_keep(sl_pipeline *p, sl_error *err)
     r.dead = calloc(p->ndead ? p->ndead : 1, sizeof *r.dead);
     sl_status s = r.rows && r.seqs && r.res && r.dead ? SL_OK : SL_FAIL(SL_ENOMEM, "out of memory");
     if (s == SL_OK) {
-        memcpy(r.rows, p->rows_done, p->nrows_done * sizeof *r.rows);
+        if (p->nrows_done)
+            memcpy(r.rows, p->rows_done, p->nrows_done * sizeof *r.rows);
         r.nrows = p->nrows_done;
         for (size_t i = 0; i < c->st.nrecs; i++) {
-            memcpy(r.rows + r.nrows, c->st.recs[i].rows, c->st.recs[i].nrows * sizeof *r.rows);
+            if (c->st.recs[i].nrows)
+                memcpy(r.rows + r.nrows, c->st.recs[i].rows,
+                       c->st.recs[i].nrows * sizeof *r.rows);
             r.nrows += c->st.recs[i].nrows;
         }
         r.nrows = sl__row_ranges_coalesce(r.rows, r.nrows);
