@@ -62,18 +62,37 @@ static size_t lower_bound(const uint64_t *p, size_t n, uint64_t x)
     return a;
 }
 
-int sl_primes_count_twins(primesieve_iterator *it, uint64_t lo, uint64_t hi, uint64_t *primes,
+void sl_primes_cursor_init(sl_primes_cursor *c)
+{
+    primesieve_init(&c->it);
+    c->ready = 0;
+}
+
+void sl_primes_cursor_free(sl_primes_cursor *c)
+{
+    primesieve_free_iterator(&c->it);
+    c->ready = 0;
+}
+
+int sl_primes_count_twins(sl_primes_cursor *c, uint64_t lo, uint64_t hi, uint64_t *primes,
                           uint64_t *twins)
 {
+    primesieve_iterator *it = &c->it;
     uint64_t np = 0, nt = 0, prev = 0;
     int have_prev = 0;
     *primes = *twins = 0;
     if (hi <= lo || lo > SL_PRIMES_LARGEST_U64)
         return 0;
-    /* The hint covers hi+1, the partner of a twin p = hi-1. */
-    primesieve_jump_to(it, lo, hi > UINT64_MAX - 2 ? UINT64_MAX : hi + 2);
-    for (;;) {
+    size_t start = 0; /* first index of the chunk at hand that is >= lo */
+    if (c->ready && c->next_lo == lo) {
+        start = c->next_i; /* the chunk at hand holds the first prime >= lo */
+    } else {
+        /* The hint covers hi+1, the partner of a twin p = hi-1. */
+        primesieve_jump_to(it, lo, hi > UINT64_MAX - 2 ? UINT64_MAX : hi + 2);
         primesieve_generate_next_primes(it);
+    }
+    c->ready = 0;
+    for (;;) {
         if (it->is_error)
             return -1;
         const uint64_t *p = it->primes;
@@ -81,11 +100,11 @@ int sl_primes_count_twins(primesieve_iterator *it, uint64_t lo, uint64_t hi, uin
         int last = p[n - 1] >= hi;
         size_t end = last ? lower_bound(p, n, hi) : n;
         it->i = n - 1; /* the whole chunk is consumed */
-        if (end > 0) {
-            if (have_prev && p[0] - prev == 2)
+        if (end > start) {
+            if (have_prev && p[start] - prev == 2)
                 nt++;
-            nt += sl_primes_gaps_of_two(p, end);
-            np += end;
+            nt += sl_primes_gaps_of_two(p + start, end - start);
+            np += end - start;
             prev = p[end - 1];
             have_prev = 1;
         }
@@ -93,11 +112,16 @@ int sl_primes_count_twins(primesieve_iterator *it, uint64_t lo, uint64_t hi, uin
             /* p[end] is the first prime >= hi: is it the partner of prev? */
             if (have_prev && p[end] - prev == 2)
                 nt++;
+            c->next_lo = hi;
+            c->next_i = end;
+            c->ready = 1;
             break;
         }
         /* Asking past the largest 64-bit prime makes libprimesieve throw. */
         if (p[n - 1] == SL_PRIMES_LARGEST_U64)
             break;
+        primesieve_generate_next_primes(it);
+        start = 0;
     }
     *primes = np;
     *twins = nt;

@@ -1,7 +1,8 @@
 /* primes_stage.c - the `primes` transform: counts primes in each [lo, hi).
  *
  * Reads lo, hi (u64); adds count (u64) and, with twins=true, twins (u64).
- * Each instance owns one primesieve_iterator (reused across rows); the
+ * Each instance owns one cursor (a primesieve_iterator reused across rows,
+ * continued when a row starts where the last ended); the
  * counting is in primes_kernel.c. libprimesieve runs single-threaded: the
  * parallelism comes from batches in flight. */
 #include <stdio.h>
@@ -13,7 +14,7 @@
 
 typedef struct primes_state {
     bool twins;
-    primesieve_iterator it;
+    sl_primes_cursor cur;
 } primes_state;
 
 static const sl_param_spec primes_params[] = {
@@ -28,7 +29,7 @@ static sl_status primes_create(void **state, const sl_params *p, sl_ctx *ctx, sl
     s->twins = sl_params_bool(p, "twins");
     /* libprimesieve's own threads would oversubscribe the executor's. */
     primesieve_set_num_threads(1);
-    primesieve_init(&s->it);
+    sl_primes_cursor_init(&s->cur);
     *state = s;
     return SL_OK;
 }
@@ -53,7 +54,7 @@ static sl_status primes_process(void *state, sl_batch *b, sl_ctx *ctx, sl_error 
             cnt[i] = sl_primes_count(lo[i], hi[i]);
             continue;
         }
-        SL_CHECK(sl_primes_count_twins(&s->it, lo[i], hi[i], &cnt[i], &tw[i]) == 0, SL_EKERNEL,
+        SL_CHECK(sl_primes_count_twins(&s->cur, lo[i], hi[i], &cnt[i], &tw[i]) == 0, SL_EKERNEL,
                  "libprimesieve failed on [%llu, %llu)", (unsigned long long)lo[i],
                  (unsigned long long)hi[i]);
     }
@@ -65,7 +66,7 @@ static void primes_destroy(void *state)
     primes_state *s = state;
     if (!s)
         return;
-    primesieve_free_iterator(&s->it);
+    sl_primes_cursor_free(&s->cur);
     free(s);
 }
 

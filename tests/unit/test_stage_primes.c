@@ -13,15 +13,15 @@
 
 #include "primes_kernel.h"
 
-static primesieve_iterator it;
+static sl_primes_cursor it;
 
 static void setup(void)
 {
     primesieve_set_num_threads(1);
-    primesieve_init(&it);
+    sl_primes_cursor_init(&it);
 }
 
-static void teardown(void) { primesieve_free_iterator(&it); }
+static void teardown(void) { sl_primes_cursor_free(&it); }
 
 TestSuite(stage_primes, .init = setup, .fini = teardown);
 
@@ -205,4 +205,34 @@ Test(stage_primes, window_at_primesieve_max_stop, .timeout = 120)
     uint64_t np = 9, nt = 9;
     cr_assert_eq(sl_primes_count_twins(&it, SL_PRIMES_LARGEST_U64 + 1, UINT64_MAX, &np, &nt), 0);
     cr_assert_eq(np + nt, 0);
+}
+
+/* The cursor continues its stream only when an interval starts where the
+ * last one ended: consecutive, repeated, backwards, overlapping and
+ * jumping intervals in one sequence all give the fresh counts (a fresh
+ * cursor per interval), and adjacent ones add up to the reference table's
+ * pi(10^7) = 664579 and twins(10^7) = 58980. */
+Test(stage_primes, cursor_continues_only_where_the_last_interval_ended)
+{
+    const uint64_t seq[][2] = {{0, 1000003}, {1000003, 2500000}, {2500000, 2500001},
+                               {2500001, 2500001}, {2500001, 10000000}, {0, 1000003},
+                               {999000, 1000003}, {5000000, 5000100}, {4999900, 5000000},
+                               {4999900, 5000000}, {10000000, 10000100}, {7, 8}};
+    uint64_t sum_p = 0, sum_t = 0;
+    for (size_t k = 0; k < sizeof seq / sizeof seq[0]; k++) {
+        uint64_t np, nt, fp, ft;
+        count(seq[k][0], seq[k][1], &np, &nt);
+        sl_primes_cursor fresh;
+        sl_primes_cursor_init(&fresh);
+        cr_assert_eq(sl_primes_count_twins(&fresh, seq[k][0], seq[k][1], &fp, &ft), 0);
+        sl_primes_cursor_free(&fresh);
+        cr_assert(np == fp && nt == ft, "[%lu, %lu): %lu/%lu continued, %lu/%lu fresh",
+                  seq[k][0], seq[k][1], np, nt, fp, ft);
+        if (k <= 4) {
+            sum_p += np;
+            sum_t += nt;
+        }
+    }
+    cr_assert_eq(sum_p, 664579);
+    cr_assert_eq(sum_t, 58980);
 }
