@@ -133,9 +133,29 @@ Test(chain, missing_or_broken_input_file_is_refused_before_output)
     cr_assert(!e2e_file_exists(out));
 }
 
+/* Writes a little-endian f64 dataset called name of the given shape into
+ * the open file f, values 0, 1, 2, ... */
+static void put_f64(hid_t f, const char *name, int rank, const hsize_t *dims)
+{
+    size_t n = 1;
+    for (int k = 0; k < rank; k++)
+        n *= (size_t)dims[k];
+    double *v = malloc(n * sizeof *v);
+    cr_assert(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (double)i;
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t d = H5Dcreate2(f, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(d >= 0);
+    cr_assert(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    free(v);
+}
+
 /* Matrices the next stage cannot use (3x4, not square): the file is fine for
- * h5source, matmul refuses the first batch, naming itself, the batch and the
- * column; the failed run leaves no output. */
+ * h5source, and matmul refuses the columns it would get before the run,
+ * naming the column, its shape and its file and dataset; no output. */
 Test(chain, matrices_of_the_wrong_shape_fail_in_the_stage_that_needs_them)
 {
     const char *t = e2e_tmpdir();
@@ -144,19 +164,9 @@ Test(chain, matrices_of_the_wrong_shape_fail_in_the_stage_that_needs_them)
     snprintf(out, sizeof out, "%s/never.h5", t);
     hid_t f = H5Fcreate(in, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     cr_assert(f >= 0);
-    hsize_t dims[3] = {5, 3, 4};
-    double v[5 * 3 * 4];
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        v[i] = (double)i;
-    hid_t sp = H5Screate_simple(3, dims, NULL);
-    for (int k = 0; k < 2; k++) {
-        hid_t d = H5Dcreate2(f, k ? "b" : "a", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT,
-                             H5P_DEFAULT);
-        cr_assert(d >= 0);
-        cr_assert(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
-        H5Dclose(d);
-    }
-    H5Sclose(sp);
+    const hsize_t dims[3] = {5, 3, 4};
+    put_f64(f, "a", 3, dims);
+    put_f64(f, "b", 3, dims);
     H5Fclose(f);
     /* Found before the run (and by validate): one line naming the stage
      * entry, the column, its shape and the file and dataset it comes from. */
@@ -184,17 +194,9 @@ Test(chain, matrices_of_two_sizes_are_refused_naming_both_datasets)
     snprintf(out, sizeof out, "%s/never.h5", t);
     hid_t f = H5Fcreate(in, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     cr_assert(f >= 0);
-    double v[2 * 4 * 4] = {0};
-    for (int k = 0; k < 2; k++) {
-        hsize_t dims[3] = {2, k ? 4 : 3, k ? 4 : 3};
-        hid_t sp = H5Screate_simple(3, dims, NULL);
-        hid_t d = H5Dcreate2(f, k ? "b" : "a", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT,
-                             H5P_DEFAULT);
-        cr_assert(d >= 0);
-        cr_assert(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
-        H5Dclose(d);
-        H5Sclose(sp);
-    }
+    const hsize_t da[3] = {2, 3, 3}, db[3] = {2, 4, 4};
+    put_f64(f, "a", 3, da);
+    put_f64(f, "b", 3, db);
     H5Fclose(f);
     snprintf(want, sizeof want,
              "sluice: jobs/matmul-file.yaml:10:5: stage 'matmul': columns 'a' (3 x 3 f64, from "
@@ -217,14 +219,8 @@ Test(chain, a_float_column_into_fib_is_refused_before_the_run)
     snprintf(job, sizeof job, "%s/fib-file.yaml", t);
     hid_t f = H5Fcreate(in, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     cr_assert(f >= 0);
-    hsize_t dims[1] = {4};
-    double v[4] = {1, 2, 3, 4};
-    hid_t sp = H5Screate_simple(1, dims, NULL);
-    hid_t d = H5Dcreate2(f, "n", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(d >= 0);
-    cr_assert(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
-    H5Dclose(d);
-    H5Sclose(sp);
+    const hsize_t dims[1] = {4};
+    put_f64(f, "n", 1, dims);
     H5Fclose(f);
     FILE *j = fopen(job, "w");
     cr_assert(j);
