@@ -159,11 +159,13 @@ static sl_status jobs_reset(sl_pipeline *p, sl_error *err)
         /* Not: an ordered stage (its ring keeps the order), the rebatch and
          * the checkpointing writer (their firer decides what a job does),
          * a stage sharing the library token or with a rate (their firer
-         * holds those), or after a rebatch (its own job path). */
+         * holds those), one with a priority (its jobs are tasks with the
+         * hint), or after a rebatch (its own job path). */
         st->inline_ok = i > 0 && st->mode != SL_MODE_ORDERED && i != p->rebatch &&
                         i - 1 != p->rebatch && i != p->ckpt_stage && !st->rate_gap_ns &&
-                        !(st->desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY);
+                        !st->pol.priority && !(st->desc->flags & SL_STAGE_EXCLUSIVE_LIBRARY);
     }
+    p->team = 1; /* until the round's team says how many it has */
     if (n != p->njobslots || !p->pending) {
         free(p->jobslots);
         sl_queue_destroy(&p->pending);
@@ -471,7 +473,7 @@ static inline void pl_pause(void)
 static void add_worker(sl_pipeline *p)
 {
     int w = atomic_load_explicit(&p->workers, memory_order_relaxed);
-    while (w < p->threads)
+    while (w < p->team)
         if (atomic_compare_exchange_weak_explicit(&p->workers, &w, w + 1, memory_order_relaxed,
                                                   memory_order_relaxed)) {
 #pragma omp task default(none) firstprivate(p)
@@ -499,6 +501,7 @@ static void dispatch(sl_pipeline *p, pl_job j, pl_job *keep)
         *slot = j;
         /* Cannot fail: the queue holds a slot per instance. */
         if (sl_queue_try_push_mpmc(p->pending, slot)) {
+            atomic_thread_fence(memory_order_seq_cst); /* the push, then the count: work() */
             add_worker(p);
             return;
         }
@@ -933,8 +936,11 @@ static void execute_ckpt(sl_pipeline *p, pl_job *j, pl_job *keep)
 static bool inline_next(sl_pipeline *p, size_t i, pl_job *j, pl_job *keep)
 {
     pl_stage *nx = &p->stages[i + 1];
+    /* Batches already queued there go first: the hand-over must not keep
+     * overtaking them. */
     if (!nx->inline_ok || keep->stage >= 0 || stopping(p) ||
-        atomic_load_explicit(&nx->nparked, memory_order_relaxed) > 0)
+        atomic_load_explicit(&nx->nparked, memory_order_relaxed) > 0 ||
+        sl_queue_size_approx(nx->inq) != 0)
         return false;
     pl_stage *down = i + 2 < p->nstages ? &p->stages[i + 2] : NULL;
     atomic_long *cr = down ? (down->mode != SL_MODE_ORDERED ? &down->credits : NULL)
@@ -1079,26 +1085,42 @@ static void run_task(sl_pipeline *p, pl_job j)
 }
 
 /* The worker loop: pending jobs until there are none. A job pushed while a
- * worker leaves is not stranded: whoever pushed it is a worker too (every
- * dispatch happens inside this loop or in the round's opening pokes, whose
- * thread runs the loop after them) and looks again before it leaves. */
+ * worker leaves is not stranded: the pusher saw the worker still counted
+ * (no new task then), so the leaving worker, after it has uncounted itself,
+ * looks at the queue once more (the fences order the pusher's push before
+ * its look at the count against our uncount before our look at the queue:
+ * one of the two sees the other) and takes the job back up if it may. */
 static void work(sl_pipeline *p)
 {
     void *slot;
-    /* While another worker runs it may fire more: wait a moment for that
-     * before leaving, since a new worker costs a task and a wake-up. */
-    for (int idle = 0; idle < PL_WORKER_SPIN;) {
-        if (sl_queue_try_pop_mpmc(p->pending, &slot)) {
-            run_task(p, *(pl_job *)slot);
-            idle = 0;
-        } else if (atomic_load_explicit(&p->workers, memory_order_relaxed) > 1 && !stopping(p)) {
-            idle++;
-            pl_pause();
-        } else {
-            break;
+    for (;;) {
+        /* While another worker runs it may fire more: wait a moment for
+         * that before leaving, since a new worker costs a task and a
+         * wake-up. */
+        for (int idle = 0; idle < PL_WORKER_SPIN;) {
+            if (sl_queue_try_pop_mpmc(p->pending, &slot)) {
+                run_task(p, *(pl_job *)slot);
+                idle = 0;
+            } else if (atomic_load_explicit(&p->workers, memory_order_relaxed) > 1 &&
+                       !stopping(p)) {
+                idle++;
+                pl_pause();
+            } else {
+                break;
+            }
         }
+        atomic_fetch_sub_explicit(&p->workers, 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
+        if (sl_queue_size_approx(p->pending) == 0)
+            return;
+        int w = atomic_load_explicit(&p->workers, memory_order_relaxed);
+        do {
+            if (w >= p->team)
+                return; /* enough workers run: one of them takes it */
+        } while (!atomic_compare_exchange_weak_explicit(&p->workers, &w, w + 1,
+                                                        memory_order_relaxed,
+                                                        memory_order_relaxed));
     }
-    atomic_fetch_sub_explicit(&p->workers, 1, memory_order_relaxed);
 }
 
 /* After a failure, batches can be left in queues, rings and parked jobs:
@@ -1208,6 +1230,9 @@ static void run_round(sl_pipeline *p)
 #pragma omp parallel num_threads(p->threads) default(none) shared(p)
 #pragma omp single
     {
+        /* OpenMP may give fewer threads (OMP_THREAD_LIMIT, nesting): no
+         * more workers than threads that can run them. */
+        p->team = omp_get_num_threads();
         pl_job keep = {.stage = -1};
         for (size_t i = p->nstages; i-- > 0;) {
             poke(p, i, &keep);

@@ -191,6 +191,7 @@ struct sl_pipeline {
     sl_queue *pending;
     struct pl_job *jobslots;
     size_t njobslots;
+    int team; /* threads OpenMP gave this round (at most threads) */
     _Alignas(PL_CACHELINE) atomic_int workers;
 
     /* Per-thread figures, made at the first run. Published with release:

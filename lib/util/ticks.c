@@ -1,5 +1,7 @@
 /* lib/util/ticks.c - the time-stamp counter's rate, measured once. */
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "util/ticks.h"
 
@@ -11,6 +13,36 @@ sl__ticks_rate sl__ticks;
 
 static pthread_once_t ticks_once = PTHREAD_ONCE_INIT;
 
+#ifdef SL__HAVE_TSC
+/* The kernel's own clock is the TSC: then clock_gettime reads it in user
+ * space (so a bracket is tight) and the kernel trusts it (not marked
+ * unstable). Elsewhere (hpet, acpi_pm, a hypervisor's clock) keep
+ * clock_gettime. */
+static bool kernel_uses_tsc(void)
+{
+    FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+    if (!f)
+        return false;
+    char name[32] = "";
+    bool tsc = fgets(name, sizeof name, f) && strncmp(name, "tsc", 3) == 0 &&
+               (name[3] == '\n' || name[3] == '\0');
+    fclose(f);
+    return tsc;
+}
+
+/* One reading of the system clock bracketed by two of the TSC; false when
+ * the bracket is wide (a preemption, a slow clock). */
+static bool bracket(uint64_t *ns, uint64_t *tick)
+{
+    uint64_t before = __rdtsc();
+    *ns = sl__mono_ns();
+    uint64_t after = __rdtsc();
+    *tick = before + (after - before) / 2;
+    return after - before < 1000;
+}
+
+#endif
+
 static void measure(void)
 {
     sl__ticks.tsc = false;
@@ -21,26 +53,21 @@ static void measure(void)
     if (!__get_cpuid(0x80000000u, &a, &b, &c, &d) || a < 0x80000007u)
         return;
     __get_cpuid(0x80000007u, &a, &b, &c, &d);
-    if (!(d & (1u << 8)))
+    if (!(d & (1u << 8)) || !kernel_uses_tsc())
         return;
-    /* Brackets each reading of the system clock between two of the TSC, so
-     * a preemption between them shows as a wide bracket and is retried. */
-    uint64_t n0 = 0, k0 = 0, n1, k1;
-    for (int tries = 0; tries < 10; tries++) {
-        uint64_t before = __rdtsc();
-        n0 = sl__mono_ns();
-        uint64_t after = __rdtsc();
-        k0 = before + (after - before) / 2;
-        if (after - before < 1000)
-            break;
-    }
+    /* Two tight brackets 10 ms apart; bounded, so a machine where no
+     * bracket is tight keeps clock_gettime instead of spinning. */
+    uint64_t n0 = 0, k0 = 0, n1 = 0, k1 = 0;
+    int tries = 0;
+    while (!bracket(&n0, &k0))
+        if (++tries == 100)
+            return;
+    uint64_t give_up = n0 + 100000000u;
     for (;;) {
-        uint64_t before = __rdtsc();
-        n1 = sl__mono_ns();
-        uint64_t after = __rdtsc();
-        k1 = before + (after - before) / 2;
-        if (after - before < 1000 && n1 - n0 >= 10000000u)
+        if (bracket(&n1, &k1) && n1 - n0 >= 10000000u)
             break;
+        if (sl__mono_ns() > give_up)
+            return;
     }
     if (k1 <= k0)
         return;

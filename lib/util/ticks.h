@@ -4,11 +4,13 @@
  * histogram). clock_gettime(CLOCK_MONOTONIC) costs ~30 ns in a KVM guest,
  * two of them a fifth of an empty stage's whole cost; the time-stamp
  * counter costs ~11 ns. Where the CPU says its TSC runs at a constant rate
- * and never stops (CPUID 0x80000007 EDX bit 8, x86-64 only), sl__fast_ns
- * reads it and scales it to CLOCK_MONOTONIC nanoseconds with a rate
- * measured once per process (10 ms, at the first sl__ticks_init); elsewhere
- * it is clock_gettime itself. The scaled value drifts from the system clock
- * by the rate's error (a few 1e-5), so it is for durations: deadlines that
+ * and never stops (CPUID 0x80000007 EDX bit 8, x86-64 only) and the kernel
+ * keeps time with it (clocksource tsc), sl__fast_ns reads it and scales it
+ * to CLOCK_MONOTONIC nanoseconds with a rate measured once per process (10
+ * ms, at the first sl__ticks_init); elsewhere it is clock_gettime itself.
+ * The scaled value drifts from the system clock by the rate's error (about
+ * 1e-5: under a second a day), so it is for durations, and a trace's start
+ * times in a long-lived process drift by as much; deadlines that
  * sl_ctx_should_stop compares with the system clock use clock_gettime. */
 #ifndef SLUICE_UTIL_TICKS_H
 #define SLUICE_UTIL_TICKS_H
