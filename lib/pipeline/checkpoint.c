@@ -32,6 +32,7 @@
 #include "resume/state.h"
 #include "util/durable.h"
 #include "util/ranges.h"
+#include "util/ticks.h"
 
 typedef struct sl__ckpt {
     sl__state st;
@@ -52,13 +53,6 @@ typedef struct sl__ckpt {
 
 /* The segment name of a finished run's published output (sl__ckpt_keep). */
 #define CKPT_OUTPUT "@output"
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 const char *sl__ckpt_unsupported(const sl_pipeline *p)
 {
@@ -237,7 +231,7 @@ sl_status sl__ckpt_open(sl_pipeline *p, sl__ckpt_mode mode, const sl__ckpt_opts 
     p->ckpt_capable = true;
     p->ckpt_stage = p->nstages - 1;
     p->ckpt_keep_last = o->keep_last;
-    atomic_store(&p->ckpt_due_ns, c->interval_ns ? mono_ns() + c->interval_ns : UINT64_MAX);
+    atomic_store(&p->ckpt_due_ns, c->interval_ns ? sl__mono_ns() + c->interval_ns : UINT64_MAX);
     return SL_OK;
 }
 
@@ -372,7 +366,7 @@ sl_status sl__ckpt_write(sl_pipeline *p, sl_error *err)
 {
     sl__ckpt *c = p->ckpt;
     if (c->interval_ns)
-        atomic_store(&p->ckpt_due_ns, mono_ns() + c->interval_ns);
+        atomic_store(&p->ckpt_due_ns, sl__mono_ns() + c->interval_ns);
     sl__jrec r;
     memset(&r, 0, sizeof r);
     sl_status s = take_finished(p, &r, err);

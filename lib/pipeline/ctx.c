@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "pipeline/pipeline_impl.h"
+#include "util/ticks.h"
 
 double sl__now(void)
 {
@@ -42,9 +43,7 @@ bool sl_ctx_should_stop(const sl_ctx *c)
     uint64_t d = sl__tl_deadline_ns;
     if (!d)
         return false;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec >= d;
+    return sl__mono_ns() >= d;
 }
 
 size_t sl_ctx_meta_count(const sl_ctx *c) { return c->p->nmeta; }

@@ -78,7 +78,6 @@ struct pl_parked {
 
 static void poke(sl_pipeline *p, size_t i, pl_job *keep);
 
-static uint64_t now_ns(void) { return sl__mono_ns(); }
 
 /* --- per-thread figures ------------------------------------------------------ */
 
@@ -244,7 +243,7 @@ static void wake_at(sl_pipeline *p, uint64_t t)
  * woken when the earliest is due. */
 static bool unpark(sl_pipeline *p, size_t i, pl_job *j)
 {
-    uint64_t now = now_ns(), first = UINT64_MAX;
+    uint64_t now = sl__mono_ns(), first = UINT64_MAX;
     bool got = false;
     pthread_mutex_lock(&p->fail_lock);
     size_t best = p->nparked;
@@ -365,7 +364,7 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped, bool *mo
     pl_stage *st = &p->stages[i];
     uint64_t now = 0;
     if (st->rate_gap_ns) {
-        now = now_ns();
+        now = sl__mono_ns();
         uint64_t next = atomic_load_explicit(&st->rate_next_ns, memory_order_relaxed);
         if (now < next) {
             wake_at(p, next);
@@ -415,7 +414,7 @@ static bool try_fire(sl_pipeline *p, size_t i, pl_job *j, bool *popped, bool *mo
      * the moment for a checkpoint. The clock is read only by the writer's
      * firer. */
     if (i == p->ckpt_stage &&
-        now_ns() >= atomic_load_explicit(&p->ckpt_due_ns, memory_order_relaxed)) {
+        sl__mono_ns() >= atomic_load_explicit(&p->ckpt_due_ns, memory_order_relaxed)) {
         j->ckpt = true;
         return true;
     }
@@ -741,7 +740,7 @@ static bool park(sl_pipeline *p, pl_stage *st, pl_job *j, uint64_t seq, const sl
         return false;
     }
     j->attempt++;
-    uint64_t delay = backoff_ns(st, j->attempt, seq), due = now_ns() + delay;
+    uint64_t delay = backoff_ns(st, j->attempt, seq), due = sl__mono_ns() + delay;
     pthread_mutex_lock(&p->fail_lock);
     if (p->nparked == p->cap_parked) {
         size_t cap = p->cap_parked ? 2 * p->cap_parked : 16;
@@ -988,7 +987,7 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
     /* A deadline or a slow warning compares with the system clock; otherwise
      * the cheaper counter times the attempt. */
     bool exact = st->timeout_ns || st->warn_slow_ns;
-    uint64_t t0 = exact ? now_ns() : sl__fast_ns(), t1 = t0;
+    uint64_t t0 = exact ? sl__mono_ns() : sl__fast_ns(), t1 = t0;
     bool timed_out = false;
     if (s == SL_OK) {
         uint64_t seq = j->b ? sl_batch_seq(j->b) : j->seq;
@@ -1001,7 +1000,7 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
         s = call_stage(p, st, j, &err);
         sl__tl_deadline_ns = outer_deadline;
         sl__watch_job_end(p);
-        t1 = exact ? now_ns() : sl__fast_ns();
+        t1 = exact ? sl__mono_ns() : sl__fast_ns();
         sl__metrics_job(p, (int)i, seq, t0, t1, rows_in, j->b ? sl_batch_nrows(j->b) : 0,
                         s == SL_OK && !(st->timeout_ns && t1 - t0 > st->timeout_ns));
         if (st->warn_slow_ns && t1 - t0 > st->warn_slow_ns)
@@ -1061,7 +1060,7 @@ static void execute(sl_pipeline *p, pl_job *j, pl_job *keep)
 static void check_timers(sl_pipeline *p, pl_job *keep)
 {
     uint64_t w = atomic_load_explicit(&p->wake_ns, memory_order_relaxed);
-    if (w == UINT64_MAX || now_ns() < w)
+    if (w == UINT64_MAX || sl__mono_ns() < w)
         return;
     if (!atomic_compare_exchange_strong_explicit(&p->wake_ns, &w, UINT64_MAX,
                                                  memory_order_acq_rel, memory_order_relaxed))
@@ -1212,9 +1211,9 @@ static void sleep_for_timers(sl_pipeline *p)
 {
     uint64_t w = atomic_load(&p->wake_ns);
     if (w == UINT64_MAX) /* parked jobs waiting for a credit: look again soon */
-        w = now_ns() + 10000000u;
+        w = sl__mono_ns() + 10000000u;
     atomic_store(&p->wake_ns, UINT64_MAX); /* the next round pokes every stage anyway */
-    for (uint64_t now = now_ns(); now < w && !atomic_load(&p->stop); now = now_ns()) {
+    for (uint64_t now = sl__mono_ns(); now < w && !atomic_load(&p->stop); now = sl__mono_ns()) {
         uint64_t d = w - now < 10000000u ? w - now : 10000000u;
         struct timespec ts = {0, (long)d};
         nanosleep(&ts, NULL);

@@ -26,6 +26,7 @@
 #include "pipeline/metrics.h"
 #include "pipeline/metrics_impl.h"
 #include "pipeline/pipeline_impl.h"
+#include "util/ticks.h"
 
 #define MET_TRACE_MAX 1000000u /* spans kept per rank (per pipeline) */
 #define MET_CALIBRATE 4096
@@ -41,13 +42,6 @@ static _Thread_local met_tls met_tl __attribute__((tls_model("initial-exec")));
 /* Numbers the runs of the process (a new metrics object may reuse a freed
  * one's address, so threads cannot tell runs apart by the pointer). */
 static atomic_uint_fast64_t met_ids;
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* --- the per-batch path ------------------------------------------------- */
 
@@ -255,7 +249,7 @@ static void stamp(struct sl__metrics *m)
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
     m->real0_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
-    m->t0_ns = mono_ns();
+    m->t0_ns = sl__mono_ns();
     struct tm tm;
     time_t now = rt.tv_sec;
     gmtime_r(&now, &tm);
@@ -294,13 +288,13 @@ static double calibrate(void)
     met_stage *s = calloc(1, sizeof *s);
     if (!s)
         return 0;
-    uint64_t a = mono_ns();
+    uint64_t a = sl__mono_ns();
     for (uint64_t i = 0; i < MET_CALIBRATE; i++) {
         count(s, 100 + i * 37, 1, true);
         /* Keeps the compiler from dropping the stores nobody reads. */
         __asm__ volatile("" : : "r"(s) : "memory");
     }
-    double ns = (double)(mono_ns() - a) / MET_CALIBRATE;
+    double ns = (double)(sl__mono_ns() - a) / MET_CALIBRATE;
     free(s);
     return ns;
 }
@@ -352,7 +346,7 @@ void sl__metrics_stop(struct sl_pipeline *p)
     if (!m || !m->slots)
         return;
     sl__sampler_stop(p);
-    m->wall_s = 1e-9 * (double)(mono_ns() - m->t0_ns);
+    m->wall_s = 1e-9 * (double)(sl__mono_ns() - m->t0_ns);
     merge_slots(p, m);
     m->per_attempt_ns = calibrate();
     if (m->trace_path)

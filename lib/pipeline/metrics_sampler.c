@@ -24,16 +24,10 @@
 
 #include "pipeline/metrics_impl.h"
 #include "pipeline/pipeline_impl.h"
+#include "util/ticks.h"
 
 #define SAMPLE_PERIOD_NS 10000000L /* 10 ms */
 #define SERIES_FIRST_S 0.01
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* --- the series ------------------------------------------------------------- */
 
@@ -148,7 +142,7 @@ static void look(struct sl_pipeline *p, struct sl__metrics *m, bool point)
 {
     size_t k = 0;
     if (point)
-        k = append(&m->series, 1e-9 * (double)(mono_ns() - m->t0_ns));
+        k = append(&m->series, 1e-9 * (double)(sl__mono_ns() - m->t0_ns));
     for (size_t i = 0; i < p->nstages; i++) {
         const pl_stage *st = &p->stages[i];
         long idle = (long)sl_queue_size_approx(st->free_inst);
@@ -196,7 +190,7 @@ static void *sampler_main(void *arg)
         if (m->quit)
             break;
         pthread_mutex_unlock(&m->mu);
-        double t = 1e-9 * (double)(mono_ns() - m->t0_ns);
+        double t = 1e-9 * (double)(sl__mono_ns() - m->t0_ns);
         bool point = t >= m->next_point;
         look(p, m, point);
         if (point)
@@ -252,7 +246,7 @@ void sl__sampler_stop(struct sl_pipeline *p)
     m->sampler_on = false;
     /* The last point: every batch done, nothing queued or running; its
      * classification counts are not taken (the run is over). */
-    size_t k = append(&m->series, 1e-9 * (double)(mono_ns() - m->t0_ns));
+    size_t k = append(&m->series, 1e-9 * (double)(sl__mono_ns() - m->t0_ns));
     for (size_t i = 0; i < p->nstages; i++)
         MET_V(&m->series, i, 0, k) =
             (double)sl__stage_completed(p, i);
