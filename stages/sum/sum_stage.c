@@ -156,8 +156,8 @@ static sl_status sum_columns(void *state, const sl_schema *in, sl_schema *out, s
     char d[SL_SCHEMA_ORIGIN_MAX + 64];
     for (int k = 0; k < s->nnamed; k++) {
         sl_schema_col c;
-        if (!sl_schema_find(in, s->acc[k].name, &c))
-            return sl_schema_need(in, s->acc[k].name, SL_TYPE_U64, 0, NULL, err);
+        if (!sl_schema_find(in, s->acc[k].name, &c)) /* any numeric type will do: */
+            return sl_schema_need(in, s->acc[k].name, SL_TYPE_U64, 0, NULL, err); /* "missing" */
         SL_CHECK(c.type != SL_TYPE_BYTES && c.ndims == 0, SL_EINVAL,
                  "column '%s' is %s: not a numeric scalar, cannot be summed", c.name,
                  sl_schema_describe(&c, d, sizeof d));
